@@ -1,0 +1,1 @@
+"""The lab's studies. Each registers itself in ``trainlab.experiments.registry.STUDIES``."""

@@ -1,0 +1,1 @@
+"""Layers, inits and activations for single models and populations."""
