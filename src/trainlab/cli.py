@@ -1,0 +1,132 @@
+"""The command line: thin. Parse, call the library, print.
+
+Exit codes (shared/design.md): 0 success; 1 the command ran and found failure; 2 bad usage, config
+or data (one line, no traceback); 130 interrupted.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from trainlab.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="trainlab: a lab bench for training neural networks from scratch.")
+console = Console(stderr=False)
+err_console = Console(stderr=True)
+
+@app.callback()
+def _root() -> None:
+    """trainlab: a lab bench for training neural networks from scratch."""
+
+
+DEVICE_HELP = "auto (CUDA when available), cpu or cuda"
+THREADS_HELP = "torch CPU threads (default: torch's choice)"
+
+
+def default_out(name: str) -> Path:
+    return Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _check_device(device: str) -> str:
+    if device not in ("auto", "cpu", "cuda"):
+        raise UsageError(f"--device must be auto, cpu or cuda, got {device!r}")
+    return device
+
+
+def progress_bar(quiet: bool = False):
+    """A rich progress bar, or a silent stand-in when quiet / not a terminal-worthy run."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TimeRemainingColumn(), console=err_console, disable=quiet, transient=False)
+
+
+def bar_callback(bar, task):
+    """A ``progress(advance, total=None)`` callback for the library, driving one rich task."""
+    def cb(n: int, total: Optional[int] = None) -> None:
+        if total is not None:
+            bar.update(task, total=total)
+        bar.advance(task, n)
+    return cb
+
+
+def _fmt(stat: dict, pct: bool = False) -> str:
+    if stat.get("median") is None:
+        return f"n/a ({stat.get('flag', 'no finite values')})"
+    f = (lambda v: f"{100 * v:.1f}%") if pct else (lambda v: f"{v:.4g}")
+    return f"{f(stat['median'])} [{f(stat['lo'])}, {f(stat['hi'])}]"
+
+
+@app.command()
+def train(
+    config: Path = typer.Argument(..., help="YAML config file (see examples/)"),
+    overrides: Optional[List[str]] = typer.Argument(None, help="dotted overrides, e.g. optim.lr=0.05 model.init.std=0.3"),
+    out: Optional[Path] = typer.Option(None, "--out", help="run folder (default runs/<name>-<timestamp>)"),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+) -> None:
+    """Train the population a config describes and write its run folder."""
+    from trainlab.config import load_config
+    from trainlab.population import expand_members
+    from trainlab.runner import run_config
+
+    ov = list(overrides or [])
+    ov.append(f"run.device={_check_device(device)}")
+    if threads is not None:
+        ov.append(f"run.threads={threads}")
+    cfg = load_config(config, ov)
+    out = out or default_out(cfg.run.name)
+    members = expand_members(cfg)
+    with progress_bar(quiet) as bar:
+        task = bar.add_task(f"train {cfg.run.name} (K={len(members)})", total=cfg.train.steps)
+        res = run_config(cfg, out, console=err_console, progress=bar_callback(bar, task))
+    s = res.summary
+    table = Table(title=f"{cfg.run.name}: {s['members']} members, median [95% CI] over members")
+    table.add_column("metric")
+    table.add_column("final")
+    for key, stat in s["final"].items():
+        table.add_row(key, _fmt(stat, pct=key.endswith("acc")))
+    table.add_row("loss at init", _fmt(s["loss_at_init"]) + f"  (ln C = {s['ln_n_classes']:.3f})")
+    console.print(table)
+    for f in s["frozen"]:
+        console.print(f"[yellow]member {f['member']} frozen: {f['message']}[/yellow]")
+    for stop in s["stops"]:
+        console.print(f"stop: {stop['reason']} ({stop['message']})")
+    console.print(f"data: {s['data_source']}")
+    console.print(f"run folder: {out}")
+
+
+def main() -> None:
+    """Entry point: maps errors to exit codes."""
+    try:
+        rc = app(standalone_mode=False)
+    except UsageError as e:
+        err_console.print(f"[red]error:[/red] {e}", highlight=False)
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except SystemExit:
+        raise
+    except Exception as e:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(e, click.exceptions.UsageError):
+            err_console.print(f"[red]error:[/red] {e.format_message()}", highlight=False)
+            sys.exit(EXIT_USAGE)
+        if isinstance(e, click.exceptions.Abort):
+            sys.exit(EXIT_INTERRUPTED)
+        raise
+    sys.exit(rc if isinstance(rc, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

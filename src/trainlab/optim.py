@@ -1,0 +1,162 @@
+"""Batched optimizers with per-member hyperparameters.
+
+Each parameter tensor has the model axis first, and every hyperparameter is a (K,) tensor, so K
+members take their steps in one tensor operation each, and member k's step equals what
+``torch.optim`` does for that member alone (tests compare them). A frozen member (non-finite) gets
+no update and no state change.
+
+Semantics are kept visible: ``sgd`` with ``weight_decay`` adds ``wd * p`` to the gradient (= an L2
+penalty), while ``adamw`` decays the weights directly (decoupled, Loshchilov & Hutter 2019). The
+L2 *penalty in the loss* is in ``trainlab.regularize``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import torch
+
+from trainlab.schedules import Schedule
+
+HParams = dict[str, torch.Tensor]  # name -> (K,) tensor
+
+
+def _v(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return t.view(-1, *([1] * (like.dim() - 1)))
+
+
+def _any(t: torch.Tensor) -> bool:
+    return bool((t != 0).any())
+
+
+def _sgd_step(p, g, st, hp, t, lr, nesterov: bool):
+    d = g + _v(hp["weight_decay"], p) * p if _any(hp["weight_decay"]) else g
+    if _any(hp["momentum"]):
+        m = _v(hp["momentum"], p)
+        buf = st.get("momentum_buffer")
+        buf = d.clone() if buf is None else m * buf + d  # torch: first step buf = d
+        st["momentum_buffer"] = buf
+        d = d + m * buf if nesterov else buf
+    return p - _v(lr, p) * d
+
+
+def sgd_step(p, g, st, hp, t, lr):
+    return _sgd_step(p, g, st, hp, t, lr, nesterov=False)
+
+
+def nesterov_step(p, g, st, hp, t, lr):
+    return _sgd_step(p, g, st, hp, t, lr, nesterov=True)
+
+
+def rmsprop_step(p, g, st, hp, t, lr):
+    if _any(hp["weight_decay"]):
+        g = g + _v(hp["weight_decay"], p) * p
+    a = _v(hp["alpha"], p)
+    sq = st.get("square_avg", torch.zeros_like(p))
+    sq = a * sq + (1 - a) * g * g
+    st["square_avg"] = sq
+    avg = sq.sqrt() + _v(hp["eps"], p)
+    if _any(hp["momentum"]):
+        buf = st.get("momentum_buffer", torch.zeros_like(p))
+        buf = _v(hp["momentum"], p) * buf + g / avg
+        st["momentum_buffer"] = buf
+        return p - _v(lr, p) * buf
+    return p - _v(lr, p) * g / avg
+
+
+def _adam_core(p, g, st, hp, t, lr):
+    b1, b2 = hp["beta1"], hp["beta2"]
+    m = st.get("exp_avg", torch.zeros_like(p))
+    v = st.get("exp_avg_sq", torch.zeros_like(p))
+    m = m + (g - m) * _v(1 - b1, p)  # torch uses lerp: m + (g - m) * (1 - b1)
+    v = _v(b2, p) * v + _v(1 - b2, p) * g * g
+    st["exp_avg"], st["exp_avg_sq"] = m, v
+    bc1 = 1 - b1 ** t
+    bc2 = 1 - b2 ** t
+    denom = v.sqrt() / _v(bc2.sqrt(), p) + _v(hp["eps"], p)
+    return p - _v(lr / bc1, p) * m / denom
+
+
+def adam_step(p, g, st, hp, t, lr):
+    if _any(hp["weight_decay"]):
+        g = g + _v(hp["weight_decay"], p) * p  # Adam's weight_decay is an L2 term in the gradient
+    return _adam_core(p, g, st, hp, t, lr)
+
+
+def adamw_step(p, g, st, hp, t, lr):
+    p = p * _v(1 - lr * hp["weight_decay"], p)  # decoupled decay, before the Adam step (as torch)
+    return _adam_core(p, g, st, hp, t, lr)
+
+
+@dataclass(frozen=True)
+class OptimizerKind:
+    """One row of the table: the step function, its hyperparameters and their defaults."""
+
+    step: Callable
+    hparams: tuple[str, ...]
+    default_momentum: float = 0.0
+    torch_name: str = ""
+
+
+_SGD_HP = ("lr", "momentum", "weight_decay")
+_ADAM_HP = ("lr", "beta1", "beta2", "eps", "weight_decay")
+OPTIMIZERS: dict[str, OptimizerKind] = {
+    "sgd": OptimizerKind(sgd_step, _SGD_HP, 0.0, "SGD"),
+    "momentum": OptimizerKind(sgd_step, _SGD_HP, 0.9, "SGD(momentum)"),
+    "nesterov": OptimizerKind(nesterov_step, _SGD_HP, 0.9, "SGD(nesterov=True)"),
+    "rmsprop": OptimizerKind(rmsprop_step, ("lr", "alpha", "eps", "momentum", "weight_decay"), 0.0, "RMSprop"),
+    "adam": OptimizerKind(adam_step, _ADAM_HP, 0.0, "Adam"),
+    "adamw": OptimizerKind(adamw_step, _ADAM_HP, 0.0, "AdamW"),
+}
+
+
+class PopulationOptimizer:
+    """Steps K members at once. ``hp`` holds (K,) tensors; ``schedule`` scales every member's lr."""
+
+    def __init__(self, name: str, params: list[torch.Tensor], hp: HParams, schedule: Optional[Schedule] = None):
+        if name not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {name!r}; valid: {', '.join(OPTIMIZERS)}")
+        self.name = name
+        self.kind = OPTIMIZERS[name]
+        k = params[0].shape[0]
+        defaults = {"momentum": self.kind.default_momentum, "weight_decay": 0.0, "beta1": 0.9, "beta2": 0.999,
+                    "eps": 1e-8, "alpha": 0.99}
+        self.hp: HParams = {}
+        for key in self.kind.hparams:
+            val = hp.get(key)
+            if val is None:
+                if key == "lr":
+                    raise ValueError("lr is required")
+                val = torch.full((k,), float(defaults[key]))
+            val = torch.as_tensor(val, dtype=torch.float32, device=params[0].device).reshape(-1)
+            self.hp[key] = val.expand(k).clone() if val.numel() == 1 else val
+        self.schedule = schedule or (lambda t: 1.0)
+        self.state: list[dict[str, torch.Tensor]] = [{} for _ in params]
+        self.t = 0  # steps taken
+
+    @torch.no_grad()
+    def step(self, params: list[torch.Tensor], grads: list[torch.Tensor],
+             alive: Optional[torch.Tensor] = None) -> list[torch.Tensor]:
+        """New parameter tensors after one step; members where ``alive`` is False are unchanged."""
+        self.t += 1
+        lr = self.hp["lr"] * float(self.schedule(self.t - 1))
+        t = torch.tensor(float(self.t), device=params[0].device)
+        out = []
+        for i, (p, g) in enumerate(zip(params, grads)):
+            st = self.state[i]
+            old = dict(st)
+            new = self.kind.step(p, g, st, self.hp, t, lr)
+            if alive is not None and not bool(alive.all()):
+                keep = _v(alive, p)
+                new = torch.where(keep, new, p)
+                for key, val in st.items():
+                    prev = old.get(key)
+                    st[key] = torch.where(keep, val, prev if prev is not None else torch.zeros_like(val))
+            out.append(new)
+        return out
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Flat tensors for safetensors: ``{i}.{name}`` per parameter index, plus the step count."""
+        flat = {f"{i}.{k}": v.detach().contiguous().cpu() for i, st in enumerate(self.state) for k, v in st.items()}
+        flat["t"] = torch.tensor(self.t)
+        return flat

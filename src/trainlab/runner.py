@@ -1,0 +1,215 @@
+"""Assemble and run a config: data -> population -> fit (in memory-bounded chunks) -> run folder.
+
+This module only connects stages; each stage knows nothing of the later ones.
+"""
+from __future__ import annotations
+
+import math
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+import torch
+
+from trainlab.config import Config, DataConfig, to_yaml
+from trainlab.errors import UsageError
+from trainlab.loop import FitResult, TrainSpec, fit
+from trainlab.nn.population import MemberInit, PopulationMLP
+from trainlab.optim import OPTIMIZERS, PopulationOptimizer
+from trainlab.population import Member, expand_members, member_tensor, member_values, require_members
+from trainlab.schedules import make_schedule
+from trainlab.stats import summarize
+from trainlab.store import write_run
+
+IMAGE_DATASETS = ("mnist", "fashion-mnist", "mnist-5k", "auto")
+
+
+def pick_device(name: str) -> torch.device:
+    """``auto``: CUDA when available, else CPU. ``cuda`` without a GPU is a usage error."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UsageError("device 'cuda' requested but no CUDA GPU is available; use --device cpu or auto")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def set_threads(n: Optional[int]) -> None:
+    if n is not None:
+        torch.set_num_threads(int(n))
+
+
+def load_data(cfg: DataConfig, seed: int, console: Any = None):
+    """The config's dataset (a ``trainlab.data.toy.Dataset``), transforms applied."""
+    from trainlab.data.toy import TOY_GENERATORS, make_toy
+    from trainlab.data.transforms import apply_transforms
+
+    if cfg.name in TOY_GENERATORS:
+        ds = make_toy(cfg.name, cfg.n_train, cfg.n_val, cfg.n_test, seed, **cfg.params)
+    elif cfg.name in IMAGE_DATASETS:
+        from trainlab.data.images import lab_split, load_image_dataset
+
+        data = load_image_dataset(cfg.name, data_dir=cfg.data_dir, console=console)
+        ds = lab_split(data, n_train=cfg.n_train, n_val=cfg.n_val, seed=seed, use_test=cfg.n_test > 0)
+    else:
+        import difflib
+
+        valid = list(TOY_GENERATORS) + list(IMAGE_DATASETS)
+        near = difflib.get_close_matches(cfg.name, valid, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise UsageError(f"unknown dataset {cfg.name!r}{hint}; valid: {', '.join(valid)}")
+    if cfg.transforms:
+        ds = apply_transforms(ds, cfg.transforms)
+    return ds
+
+
+def build_population(cfg: Config, members: list[Member], input_dim: int, n_classes: int) -> PopulationMLP:
+    """Initialize every member from the config and its own values."""
+    schemes = member_values(cfg, members, "model.init.scheme")
+    inits = []
+    for m, scheme in zip(members, schemes):
+        ic = cfg.model.init.model_copy(update={"scheme": scheme, **{
+            k.split(".")[-1]: v for k, v in m.values.items() if k.startswith("model.init.") and k != "model.init.scheme"}})
+        inits.append(MemberInit(m.seed, ic.scheme, ic.scale(), cfg.model.bias_init.scheme, cfg.model.bias_init.value))
+    sizes = [input_dim, *cfg.model.hidden, n_classes]
+    return PopulationMLP.create(
+        sizes, cfg.model.activation, inits, run_seed=cfg.run.seed, maxout_k=cfg.model.maxout_k,
+        p_input=member_tensor(cfg, members, "model.dropout.input"),
+        p_hidden=member_tensor(cfg, members, "model.dropout.hidden"),
+        input_scale=member_tensor(cfg, members, "data.scale", 1.0),
+        input_offset=member_tensor(cfg, members, "data.offset"),
+    )
+
+
+def build_optimizer(cfg: Config, members: list[Member], params: list[torch.Tensor]) -> PopulationOptimizer:
+    kind = OPTIMIZERS[cfg.optim.name]
+    hp = {}
+    for key in kind.hparams:
+        default = kind.default_momentum if key == "momentum" else 0.0
+        hp[key] = member_tensor(cfg, members, f"optim.{key}", default).to(params[0].device)
+    sc = cfg.optim.schedule
+    schedule = make_schedule(sc.name, cfg.train.steps, step_size=sc.step_size, gamma=sc.gamma, decay=sc.decay,
+                             min_factor=sc.min_factor)
+    return PopulationOptimizer(cfg.optim.name, params, hp, schedule)
+
+
+def train_spec(cfg: Config, members: list[Member], device) -> TrainSpec:
+    return TrainSpec(steps=cfg.train.steps, batch_size=cfg.train.batch_size, eval_every=cfg.train.eval_every,
+                     loss=cfg.train.loss, l1=member_tensor(cfg, members, "regularize.l1").to(device),
+                     l2=member_tensor(cfg, members, "regularize.l2").to(device), max_norm=cfg.regularize.max_norm)
+
+
+def chunk_size(cfg: Config, n_rows: int, input_dim: int, n_classes: int) -> int:
+    """Members per chunk so that activations and optimizer state fit ``run.memory_budget_mb``."""
+    widths = [input_dim, *cfg.model.hidden, n_classes]
+    pieces = cfg.model.maxout_k if cfg.model.activation == "maxout" else 1
+    batch = min(cfg.train.batch_size or n_rows, n_rows)
+    n_params = sum(a * b * pieces + b * pieces for a, b in zip(widths[:-1], widths[1:]))
+    act_bytes = 4 * 6 * max(batch, min(8192, max(cfg.data.n_val, n_rows))) * sum(w * pieces for w in widths)
+    per_member = act_bytes + 4 * 6 * n_params
+    return max(1, int(cfg.run.memory_budget_mb * 2**20 // per_member))
+
+
+@dataclass
+class RunResult:
+    model: PopulationMLP
+    members: list[Member]
+    arrays: dict[str, np.ndarray]
+    fits: list[FitResult]
+    summary: dict
+    dataset: Any
+
+
+def run_population(cfg: Config, dataset, members: Optional[list[Member]] = None, device: str | torch.device = "cpu",
+                   callbacks_factory: Optional[Callable[[], list]] = None,
+                   progress: Optional[Callable[..., None]] = None) -> tuple[PopulationMLP, list[FitResult], dict]:
+    """Train the members in chunks that fit the memory budget; chunking changes no member's result."""
+    members = members if members is not None else expand_members(cfg)
+    require_members(members)
+    dev = torch.device(device)
+    tr = (dataset.train.x.to(dev), dataset.train.y.to(dev))
+    va = (dataset.val.x.to(dev), dataset.val.y.to(dev))
+    size = chunk_size(cfg, tr[0].shape[0], dataset.input_dim, dataset.n_classes)
+    if progress is not None:
+        progress(0, total=cfg.train.steps * -(-len(members) // size))
+    parts, fits = [], []
+    for start in range(0, len(members), size):
+        chunk = members[start:start + size]
+        model = build_population(cfg, chunk, dataset.input_dim, dataset.n_classes).to(dev)
+        opt = build_optimizer(cfg, chunk, model.parameters())
+        res = fit(model, opt, tr, va, train_spec(cfg, chunk, dev),
+                  callbacks=callbacks_factory() if callbacks_factory else None, progress=progress)
+        parts.append(res.model)
+        fits.append(res)
+    model = parts[0] if len(parts) == 1 else PopulationMLP.concat(parts)
+    arrays = _merge_histories(fits)
+    return model, fits, arrays
+
+
+def _merge_histories(fits: list[FitResult]) -> dict[str, np.ndarray]:
+    """Concatenate chunk histories along the member axis (chunks that stopped early are padded with NaN)."""
+    all_steps = sorted({s for f in fits for s in f.history.steps})
+    out: dict[str, np.ndarray] = {"steps": np.asarray(all_steps, dtype=np.int64)}
+    names = list(fits[0].history.metrics)
+    for name in names:
+        cols = []
+        for f in fits:
+            a = f.history.array(name)
+            full = np.full((len(all_steps), a.shape[1]), np.nan)
+            pos = [all_steps.index(s) for s in f.history.steps]
+            full[pos] = a
+            cols.append(full)
+        out[name] = np.concatenate(cols, axis=1)
+    return out
+
+
+def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
+               progress: Optional[Callable[..., None]] = None, callbacks_factory=None) -> RunResult:
+    """Run a config end to end and, when ``out`` is given, write its run folder."""
+    set_threads(cfg.run.threads)
+    device = pick_device(cfg.run.device)
+    torch.manual_seed(cfg.run.seed)
+    t0 = time.perf_counter()
+    dataset = load_data(cfg.data, cfg.run.seed, console)
+    members = expand_members(cfg)
+    model, fits, arrays = run_population(cfg, dataset, members, device, callbacks_factory, progress)
+    frozen = {}
+    offset = 0
+    for f in fits:
+        for k, info in f.frozen.items():
+            frozen[members[offset + k].id] = info
+        offset += f.model.K
+    last = {k: v[-1] for k, v in arrays.items() if k != "steps"}
+    member_rows = []
+    for j, m in enumerate(members):
+        member_rows.append({"id": m.id, "seed": m.seed, "values": m.values, "frozen": frozen.get(m.id),
+                            **{f"final_{k}": float(v[j]) for k, v in last.items()},
+                            "loss_at_init": float(arrays["train_loss"][0, j])})
+    summary = {
+        "experiment": "train",
+        "name": cfg.run.name,
+        "members": len(members),
+        "data_source": dataset.source,
+        "data_notes": list(dataset.notes),
+        "final": {k: summarize(v) for k, v in last.items()},
+        "loss_at_init": summarize(arrays["train_loss"][0]),
+        "ln_n_classes": math.log(dataset.n_classes),
+        "stops": [f.stop.to_json() for f in fits],
+        "frozen": [{"member": mid} | info for mid, info in sorted(frozen.items())],
+        "seconds": time.perf_counter() - t0,
+        "provenance": provenance(device),
+    }
+    if out is not None:
+        write_run(Path(out), to_yaml(cfg), arrays, member_rows, summary,
+                  model.state_dict() if cfg.run.save_weights else None)
+    return RunResult(model, members, arrays, fits, summary, dataset)
+
+
+def provenance(device=None) -> dict:
+    import trainlab
+
+    return {"trainlab": trainlab.__version__, "torch": torch.__version__, "python": platform.python_version(),
+            "machine": f"{platform.machine()} {platform.system()}", "cpu_threads": torch.get_num_threads(),
+            "device": str(device) if device is not None else "cpu"}
