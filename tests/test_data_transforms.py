@@ -35,7 +35,8 @@ def test_standardize_uses_train_statistics_only():
     d = _dataset()
     out = apply_transforms(d, [{"name": "standardize"}])
     assert out.train.x.double().mean(dim=0).abs().max() < 1e-5
-    assert torch.allclose(out.train.x.double().std(dim=0, unbiased=False), torch.ones(3, dtype=torch.float64), atol=1e-5)
+    std = out.train.x.double().std(dim=0, unbiased=False)
+    assert torch.allclose(std, torch.ones(3, dtype=torch.float64), atol=1e-5)
     mean, std = d.train.x.double().mean(dim=0), d.train.x.double().std(dim=0, unbiased=False)
     assert torch.allclose(out.val.x, ((d.val.x.double() - mean) / std).float(), atol=1e-6)
     assert out.val.x.double().mean(dim=0).abs().max() > 0.5, "val was standardized with its own stats"

@@ -151,7 +151,8 @@ def ring_radii(n_rings: int | None, radii) -> list[float]:
     if radii is None:
         return [float(i) for i in range(1, _int("n_rings", 3 if n_rings is None else n_rings, 2) + 1)]
     r = _radii(radii, 2)
-    _check(n_rings is None or n_rings == len(r), f"n_rings={n_rings!r} does not match the {len(r)} radii {list(radii)!r}")
+    _check(n_rings is None or n_rings == len(r),
+           f"n_rings={n_rings!r} does not match the {len(r)} radii {list(radii)!r}")
     return r
 
 
