@@ -141,6 +141,31 @@ def batch_indices(keys: torch.Tensor, n: int, batch: int, step: int) -> torch.Te
     return perm[:, pos * batch:(pos + 1) * batch]
 
 
+def autograd_loss_and_grads(model: PopulationMLP, params: list[torch.Tensor], xb: torch.Tensor, yb: torch.Tensor,
+                            spec: TrainSpec, step: int, alive: torch.Tensor):
+    """Per-member objective (loss + penalty) and loss, both (K,), and the gradients of the summed
+    objective of the ``alive`` members, by autograd. The reference for any hand-written fast path."""
+    ps = [p.detach().requires_grad_(True) for p in params]
+    logits = model.forward(xb, train=True, step=step, params=ps)
+    per_member = LOSSES[spec.loss](logits, yb)
+    pen = penalty(ps[0:2 * len(model.weights):2], spec.l1, spec.l2)
+    objective = per_member if pen is None else per_member + pen
+    total = torch.where(alive, objective, torch.zeros_like(objective)).sum()
+    grads = torch.autograd.grad(total, ps)
+    return objective.detach(), per_member.detach(), [g.detach() for g in grads]
+
+
+def loss_and_grads(model, params, xb, yb, spec, step, alive):
+    """The fused hand-written step where it applies (trainlab.nn.fused), else autograd."""
+    try:
+        from trainlab.nn import fused
+    except ImportError:
+        fused = None
+    if fused is not None and fused.supports(model, spec):
+        return fused.loss_and_grads(model, params, xb, yb, spec, step, alive)
+    return autograd_loss_and_grads(model, params, xb, yb, spec, step, alive)
+
+
 def fit(model: PopulationMLP, optimizer: PopulationOptimizer, train: tuple[torch.Tensor, torch.Tensor],
         val: Optional[tuple[torch.Tensor, torch.Tensor]] = None, spec: TrainSpec = TrainSpec(),
         callbacks: Optional[list[Any]] = None, progress: Optional[Callable[[int], None]] = None) -> FitResult:
@@ -148,7 +173,6 @@ def fit(model: PopulationMLP, optimizer: PopulationOptimizer, train: tuple[torch
     callbacks = list(callbacks or [])
     t0 = time.perf_counter()
     x, y = train
-    loss_fn = LOSSES[spec.loss]
     n = x.shape[0]
     full_batch = spec.batch_size is None or spec.batch_size >= n
     shuffle_keys = member_keys(model.run_seed, model.member_seeds, "shuffle").to(x.device)
@@ -176,12 +200,8 @@ def fit(model: PopulationMLP, optimizer: PopulationOptimizer, train: tuple[torch
             else:
                 idx = batch_indices(shuffle_keys, n, spec.batch_size, step)
                 xb, yb = x[idx], y[idx]
-            ps = [p.requires_grad_(True) for p in params]
-            logits = model.forward(xb, train=True, step=step, params=ps)
-            per_member = loss_fn(logits, yb)
-            pen = penalty(ps[0:2 * len(model.weights):2], spec.l1, spec.l2)
-            objective = per_member if pen is None else per_member + pen
-            bad = ~torch.isfinite(objective.detach()) & alive
+            objective, per_member, grads = loss_and_grads(model, params, xb, yb, spec, step, alive)
+            bad = ~torch.isfinite(objective) & alive
             if bool(bad.any()):
                 for k in bad.nonzero().flatten().tolist():
                     msg = f"loss={float(objective[k]):.4g} at step {step}"
@@ -189,16 +209,16 @@ def fit(model: PopulationMLP, optimizer: PopulationOptimizer, train: tuple[torch
                     _emit(callbacks, "on_member_frozen", state, k, msg)
                 alive = alive & ~bad
                 state.alive = alive
+                # the gradients were taken with the member still counted: take them again without it
+                objective, per_member, grads = loss_and_grads(model, params, xb, yb, spec, step, alive)
             if not bool(alive.any()):
                 stop = Stop(Reason.ALL_FROZEN, f"every member went non-finite by step {step}")
                 break
-            total = torch.where(alive, objective, torch.zeros_like(objective)).sum()
-            grads = torch.autograd.grad(total, ps)
-            params = optimizer.step([p.detach() for p in ps], list(grads), alive)
+            params = optimizer.step(params, list(grads), alive)
             if spec.max_norm is not None:
                 max_norm_(params[0:2 * len(model.weights):2], spec.max_norm)
             model.set_parameters(params)
-            state.last_loss = per_member.detach()
+            state.last_loss = per_member
             step += 1
             state.step = step
             stop = _emit(callbacks, "on_step_end", state)
