@@ -104,6 +104,55 @@ def train(
     console.print(f"run folder: {out}")
 
 
+@app.command()
+def lab(
+    study: str = typer.Argument("all", help="all, or one study: shallow, deep, dropout"),
+    out: Optional[Path] = typer.Option(None, "--out", help="output folder (default runs/lab-<timestamp>)"),
+    quick: bool = typer.Option(False, "--quick", help="a small version of everything, for first looks and CI"),
+    seeds: Optional[int] = typer.Option(None, "--seeds", min=1, help="seeds per setting (default: each study's own)"),
+    force: bool = typer.Option(False, "--force", help="redo studies already finished in --out"),
+    dataset: str = typer.Option("auto", "--dataset", help="dropout study data: auto, mnist, fashion-mnist, mnist-5k"),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="folder with IDX files (else $TRAINLAB_DATA)"),
+    test: bool = typer.Option(False, "--test", help="also evaluate on the untouched test split"),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
+) -> None:
+    """Run the lab's studies (all, or one) and write summary.json and report.html."""
+    from trainlab.experiments.registry import StudyOptions
+    from trainlab.lab import get_study, run_lab, study_names
+    from trainlab.runner import pick_device, set_threads
+
+    if study != "all":
+        get_study(study)  # a bad name is a usage error before any work
+    pick_device(_check_device(device))
+    set_threads(threads)
+    opts = StudyOptions(quick=quick, seeds=seeds, device=device, threads=threads, quiet=quiet, test=test,
+                        dataset=dataset, data_dir=str(data_dir) if data_dir else None)
+    out = out or default_out("lab" if study == "all" else study)
+    outcomes = run_lab(study, out, opts, force=force, console=err_console)
+    table = Table(title=f"trainlab lab {study}" + (" (quick)" if quick else ""))
+    for col in ("study", "status", "time", "headline"):
+        table.add_column(col)
+    for o in outcomes:
+        colour = {"ok": "green", "skipped": "cyan"}.get(o.status, "red")
+        table.add_row(o.name, f"[{colour}]{o.status}[/{colour}]", f"{o.seconds:.1f} s", o.headline or (o.error or "").splitlines()[0])
+    console.print(table)
+    console.print(f"report: {out / 'report.html'}")
+    if any(o.status == "failed" for o in outcomes):
+        raise typer.Exit(1)
+
+
+@app.command()
+def report(folder: Path = typer.Argument(..., help="a study folder or a `lab all` folder")) -> None:
+    """Rebuild report.html from a run folder alone."""
+    from trainlab.report.html import write_report
+
+    if not (folder / "summary.json").is_file():
+        raise UsageError(f"{folder} has no summary.json: not a trainlab run folder")
+    console.print(f"report: {write_report(folder)}")
+
+
 def main() -> None:
     """Entry point: maps errors to exit codes."""
     try:
