@@ -88,7 +88,11 @@ def train(
     with progress_bar(quiet) as bar:
         task = bar.add_task(f"train {cfg.run.name} (K={len(members)})", total=cfg.train.steps)
         res = run_config(cfg, out, console=err_console, progress=bar_callback(bar, task))
-    s = res.summary
+    from trainlab.report.figures import render_train_figures
+    from trainlab.report.html import write_report
+
+    s = render_train_figures(out)
+    write_report(out)
     table = Table(title=f"{cfg.run.name}: {s['members']} members, median [95% CI] over members")
     table.add_column("metric")
     table.add_column("final")
@@ -101,7 +105,9 @@ def train(
     for stop in s["stops"]:
         console.print(f"stop: {stop['reason']} ({stop['message']})")
     console.print(f"data: {s['data_source']}")
-    console.print(f"run folder: {out}")
+    for o in s["observations"]:
+        console.print(f"- {o}")
+    console.print(f"run folder: {out}  (report: {out / 'report.html'})")
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""Figures and HTML built from run folders."""
