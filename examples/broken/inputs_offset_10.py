@@ -1,0 +1,42 @@
+"""Broken: 2-D circle data centred at (10, 10) instead of 0 (seed 000, 'scaling the data').
+
+Expected: ``unnormalized_inputs``.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from trainlab.findings import Finding
+from trainlab.watch import watch
+
+EXPECTED = ("unnormalized_inputs",)
+
+
+def circles(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Points in [-1, 1]^2; class 1 inside the circle of radius 0.6."""
+    x = torch.rand(n, 2, generator=gen) * 2 - 1
+    return x, (x.norm(dim=1) < 0.6).long()
+
+
+def run(steps: int = 200, seed: int = 0) -> list[Finding]:
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(1 + 1000 * seed)
+    x, y = circles(512, gen)
+    x = x + 10.0  # BUG: data not centred
+    model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    loss_fn = nn.CrossEntropyLoss()
+    with watch(model, opt, n_classes=2) as w:
+        for step in range(steps):
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            w.step(loss)
+            opt.step()
+    return w.findings
+
+
+if __name__ == "__main__":
+    for f in run():
+        print(f)

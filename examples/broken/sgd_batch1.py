@@ -1,0 +1,42 @@
+"""Broken: plain SGD with lr 0.5 and batch size 1: the loss jumps around from step to step.
+
+Expected: ``loss_oscillation``.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from trainlab.findings import Finding
+from trainlab.watch import watch
+
+EXPECTED = ("loss_oscillation",)
+
+
+def circles(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Points in [-1, 1]^2; class 1 inside the circle of radius 0.6."""
+    x = torch.rand(n, 2, generator=gen) * 2 - 1
+    return x, (x.norm(dim=1) < 0.6).long()
+
+
+def run(steps: int = 200, seed: int = 0) -> list[Finding]:
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(12 + 1000 * seed)
+    x, y = circles(512, gen)
+    model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)  # BUG: big steps on single samples
+    loss_fn = nn.CrossEntropyLoss()
+    with watch(model, opt, n_classes=2) as w:
+        for step in range(steps):
+            i = torch.randint(0, len(x), (1,), generator=gen)  # BUG: batch size 1
+            opt.zero_grad()
+            loss = loss_fn(model(x[i]), y[i])
+            loss.backward()
+            w.step(loss)
+            opt.step()
+    return w.findings
+
+
+if __name__ == "__main__":
+    for f in run():
+        print(f)

@@ -1,0 +1,39 @@
+"""Healthy control: Adam (lr 1e-2) on a 2-64-64-2 ReLU MLP, circles, batch 64."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from trainlab.findings import Finding
+from trainlab.watch import watch
+
+EXPECTED: tuple[str, ...] = ()  # no warning or error
+
+
+def circles(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Points in [-1, 1]^2; class 1 inside the circle of radius 0.6."""
+    x = torch.rand(n, 2, generator=gen) * 2 - 1
+    return x, (x.norm(dim=1) < 0.6).long()
+
+
+def run(steps: int = 200, seed: int = 0) -> list[Finding]:
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(100 + 1000 * seed)
+    x, y = circles(2048, gen)
+    model = nn.Sequential(nn.Linear(2, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 2))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    loss_fn = nn.CrossEntropyLoss()
+    with watch(model, opt, n_classes=2) as w:
+        for step in range(steps):
+            idx = torch.randint(0, len(x), (64,), generator=gen)
+            opt.zero_grad()
+            loss = loss_fn(model(x[idx]), y[idx])
+            loss.backward()
+            w.step(loss)
+            opt.step()
+    return w.findings
+
+
+if __name__ == "__main__":
+    for f in run():
+        print(f)

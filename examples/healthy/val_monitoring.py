@@ -1,0 +1,46 @@
+"""Healthy control: enough data, a right-sized net, validation recorded every 20 steps
+(no overfitting should be reported)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from trainlab.findings import Finding
+from trainlab.watch import watch
+
+EXPECTED: tuple[str, ...] = ()
+
+
+def noisy_circles(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Circles with 10% of the labels flipped."""
+    x = torch.rand(n, 2, generator=gen) * 2 - 1
+    y = (x.norm(dim=1) < 0.6).long()
+    return x, torch.where(torch.rand(n, generator=gen) < 0.1, 1 - y, y)
+
+
+def run(steps: int = 200, seed: int = 0) -> list[Finding]:
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(106 + 1000 * seed)
+    x, y = noisy_circles(4096, gen)
+    xv, yv = noisy_circles(1000, gen)
+    model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2))
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    with watch(model, opt, n_classes=2) as w:
+        for step in range(1, steps + 1):
+            idx = torch.randint(0, len(x), (128,), generator=gen)
+            opt.zero_grad()
+            loss = loss_fn(model(x[idx]), y[idx])
+            loss.backward()
+            w.step(loss)
+            opt.step()
+            if step % 20 == 0:
+                with torch.no_grad():
+                    out = model(xv)
+                    w.record_val(loss_fn(out, yv).item(), (out.argmax(1) == yv).float().mean().item())
+    return w.findings
+
+
+if __name__ == "__main__":
+    for f in run():
+        print(f)
