@@ -19,7 +19,7 @@ from trainlab.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="trainlab: a lab bench for training neural networks from scratch.")
 console = Console(stderr=False)
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 @app.callback()
 def _root() -> None:

@@ -1,0 +1,148 @@
+"""`trainlab lab` orchestration and the HTML report.
+
+The orchestration tests register two small studies of their own (one succeeds, one fails) so they
+run in a second; the end-to-end test runs the real `lab all --quick` once and shares its folder.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from trainlab.experiments import registry  # noqa: E402
+from trainlab.experiments.registry import Study, StudyOptions  # noqa: E402
+from trainlab.lab import run_lab  # noqa: E402
+from trainlab.report.html import write_report  # noqa: E402
+from trainlab.store_io import atomic_dir, write_json_atomic  # noqa: E402
+
+from browser import inspect, unavailable  # noqa: E402
+
+CALLS: list[str] = []
+
+
+def _ok_study(out: Path, opts: StudyOptions) -> dict:
+    CALLS.append("ok")
+    with atomic_dir(out) as d:
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [1, 0])
+        fig.savefig(d / "line.png")
+        plt.close(fig)
+        summary = {"experiment": "fake_ok", "schema_version": 1, "title": "Fake <ok> study",
+                   "observations": ["a <b>bold</b> claim & more"], "figures": [{"file": "line.png", "caption": "a line"}],
+                   "tables": [{"title": "t", "columns": ["x", "y"], "rows": [["<i>", {"median": 0.5, "lo": 0.4, "hi": 0.6, "n": 8}]]}],
+                   "provenance": {"note": "<script>alert(1)</script>"}}
+        write_json_atomic(d / "summary.json", summary)
+    return summary
+
+
+def _bad_study(out: Path, opts: StudyOptions) -> dict:
+    CALLS.append("bad")
+    raise RuntimeError("deliberate failure <x>")
+
+
+@pytest.fixture
+def fake_registry(monkeypatch, tmp_path):
+    studies = {
+        "fake_ok": Study("fake_ok", "Fake ok", _ok_study, "lab.schema.json", lambda s: "fine", order=1),
+        "fake_bad": Study("fake_bad", "Fake bad", _bad_study, "lab.schema.json", lambda s: "", order=2),
+    }
+    monkeypatch.setattr(registry, "STUDIES", studies)
+    monkeypatch.setattr("trainlab.lab.load_all", lambda: None)
+    monkeypatch.setattr("trainlab.lab.STUDIES", studies)
+    monkeypatch.setattr("trainlab.lab.validate_summary", lambda s, name: None)
+    CALLS.clear()
+    return studies
+
+
+def test_failed_study_does_not_prevent_report_and_finished_are_skipped(fake_registry, tmp_path):
+    out = tmp_path / "lab"
+    outcomes = run_lab("all", out, StudyOptions(quiet=True))
+    assert [o.status for o in outcomes] == ["ok", "failed"]
+    assert "deliberate failure" in outcomes[1].error
+    index = json.loads((out / "summary.json").read_text())
+    assert [s["status"] for s in index["studies"]] == ["ok", "failed"]
+    html = (out / "report.html").read_text()
+    assert "This study failed" in html and "deliberate failure &lt;x&gt;" in html
+    assert "<script>alert(1)</script>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
+    assert "0.5 [0.4, 0.6]" in html
+    assert not (out / "fake_bad").exists()  # the failed study left no half-written folder
+    CALLS.clear()
+    again = run_lab("all", out, StudyOptions(quiet=True))
+    assert [o.status for o in again] == ["skipped", "failed"] and CALLS == ["bad"]
+    CALLS.clear()
+    run_lab("all", out, StudyOptions(quiet=True), force=True)
+    assert CALLS == ["ok", "bad"]
+
+
+def test_report_rebuild_from_folder_alone(fake_registry, tmp_path):
+    out = tmp_path / "lab"
+    run_lab("all", out, StudyOptions(quiet=True))
+    before = (out / "report.html").read_text()
+    (out / "report.html").unlink()
+    r = subprocess.run([sys.executable, "-m", "trainlab.cli", "report", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert (out / "report.html").read_text() == before
+
+
+def test_report_on_non_run_folder_is_usage_error(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "trainlab.cli", "report", str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode == 2 and "no summary.json" in r.stderr and "Traceback" not in r.stderr
+
+
+# ---- the real lab, quick -------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def quick_lab(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("lab") / "quick"
+    r = subprocess.run([sys.executable, "-m", "trainlab.cli", "lab", "all", "--quick", "--quiet", "--out", str(out)],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return out
+
+
+def test_quick_lab_writes_every_study(quick_lab):
+    from trainlab.lab import study_names
+    from trainlab.schema import validate_summary
+
+    index = json.loads((quick_lab / "summary.json").read_text())
+    validate_summary(index, "lab.schema.json")
+    names = [s["name"] for s in index["studies"]]
+    assert names == study_names() and {"shallow", "deep", "dropout"} <= set(names)
+    for s in index["studies"]:
+        assert s["status"] == "ok", s
+        summary = json.loads((quick_lab / s["name"] / "summary.json").read_text())
+        assert summary["experiment"] == s["name"]
+        assert (quick_lab / s["name"] / "report.html").is_file()
+    assert (quick_lab / "report.html").is_file()
+
+
+def test_report_rebuild_reproduces_numbers(quick_lab, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(quick_lab, copy)
+    (copy / "report.html").unlink()
+    write_report(copy)
+    assert (copy / "report.html").read_text() == (quick_lab / "report.html").read_text()
+
+
+def test_report_in_real_browser(quick_lab, tmp_path):
+    why = unavailable()
+    if why:
+        pytest.skip(why)
+    shot = tmp_path / "report.png"
+    seen = inspect(quick_lab / "report.html", shot)
+    assert seen["images"], "the report has no figures"
+    broken = [alt for alt, complete, width in seen["images"] if not complete or width == 0]
+    assert not broken, f"images that did not load: {broken}"
+    assert seen["errors"] == [], seen["errors"]
+    assert seen["network"] == [], seen["network"]
+    for name in ("shallow", "deep", "dropout"):
+        assert name in seen["sections"]
+    assert shot.is_file() and shot.stat().st_size > 10_000
