@@ -73,7 +73,8 @@ class FitState:
     optimizer: PopulationOptimizer
     step: int
     history: History
-    alive: torch.Tensor  # (K,) bool
+    alive: torch.Tensor  # (K,) bool: False once a member went non-finite (frozen for good)
+    stopped: Optional[torch.Tensor] = None  # (K,) bool: set by callbacks (early stopping) to pause a member
     frozen: dict[int, dict] = field(default_factory=dict)  # member index -> {step, message}
     last_loss: Optional[torch.Tensor] = None
 
@@ -179,7 +180,7 @@ def fit(model: PopulationMLP, optimizer: PopulationOptimizer, train: tuple[torch
     params = [p.detach().clone() for p in model.parameters()]
     model.set_parameters(params)
     alive = torch.ones(model.K, dtype=torch.bool, device=x.device)
-    state = FitState(model, optimizer, 0, History(), alive)
+    state = FitState(model, optimizer, 0, History(), alive, torch.zeros_like(alive))
 
     def record(step: int) -> Optional[Stop]:
         tl, ta = evaluate(model, x, y, spec.loss, spec.eval_batch)
@@ -214,7 +215,11 @@ def fit(model: PopulationMLP, optimizer: PopulationOptimizer, train: tuple[torch
             if not bool(alive.any()):
                 stop = Stop(Reason.ALL_FROZEN, f"every member went non-finite by step {step}")
                 break
-            params = optimizer.step(params, list(grads), alive)
+            active = alive & ~state.stopped
+            if not bool(active.any()):
+                stop = Stop(Reason.EARLY_STOP, f"every member stopped early by step {step}")
+                break
+            params = optimizer.step(params, list(grads), active)
             if spec.max_norm is not None:
                 max_norm_(params[0:2 * len(model.weights):2], spec.max_norm)
             model.set_parameters(params)

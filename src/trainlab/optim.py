@@ -132,7 +132,9 @@ class PopulationOptimizer:
             self.hp[key] = val.expand(k).clone() if val.numel() == 1 else val
         self.schedule = schedule or (lambda t: 1.0)
         self.state: list[dict[str, torch.Tensor]] = [{} for _ in params]
-        self.t = 0  # steps taken
+        self.t = 0  # steps taken by the population (drives the lr schedule)
+        # steps taken by each member (Adam's bias correction): frozen, stopped or restarted members differ
+        self.member_t = torch.zeros(k, device=params[0].device)
 
     @torch.no_grad()
     def step(self, params: list[torch.Tensor], grads: list[torch.Tensor],
@@ -140,7 +142,8 @@ class PopulationOptimizer:
         """New parameter tensors after one step; members where ``alive`` is False are unchanged."""
         self.t += 1
         lr = self.hp["lr"] * float(self.schedule(self.t - 1))
-        t = torch.tensor(float(self.t), device=params[0].device)
+        self.member_t += 1.0 if alive is None else alive.to(self.member_t.dtype)
+        t = self.member_t
         out = []
         for i, (p, g) in enumerate(zip(params, grads)):
             st = self.state[i]
@@ -155,8 +158,17 @@ class PopulationOptimizer:
             out.append(new)
         return out
 
+    @torch.no_grad()
+    def reset_member(self, k: int) -> None:
+        """Forget member k's optimizer state (a restart from a new init starts afresh)."""
+        for st in self.state:
+            for v in st.values():
+                v[k] = 0
+        self.member_t[k] = 0
+
     def state_dict(self) -> dict[str, torch.Tensor]:
         """Flat tensors for safetensors: ``{i}.{name}`` per parameter index, plus the step count."""
         flat = {f"{i}.{k}": v.detach().contiguous().cpu() for i, st in enumerate(self.state) for k, v in st.items()}
         flat["t"] = torch.tensor(self.t)
+        flat["member_t"] = self.member_t.detach().cpu()
         return flat

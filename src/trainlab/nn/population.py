@@ -79,20 +79,24 @@ class PopulationMLP:
         self.input_scale = _per_member(input_scale, k, 1.0)
         self.input_offset = _per_member(input_offset, k, 0.0)
         self.dropout_keys = member_keys(self.run_seed, self.member_seeds, "dropout")
+        self.inits: Optional[list[MemberInit]] = None  # how members were initialized, when known (restarts)
         self._check()
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
     def create(cls, sizes: Sequence[int], activation: str, inits: Sequence[MemberInit], run_seed: int = 0,
-               maxout_k: int = 2, **per_member) -> "PopulationMLP":
-        """Initialize each member from its own "init" stream: same seed, same weights, in any population."""
+               maxout_k: int = 2, stream: str = "init", **per_member) -> "PopulationMLP":
+        """Initialize each member from its own ``stream``: same seed, same weights, in any population.
+
+        A restart draws from another stream (``init/restart1``, ...) with the same scheme and scale.
+        """
         act = ACTIVATIONS[activation]
         pieces = maxout_k if activation == "maxout" else 1
         n_layers = len(sizes) - 1
         ws: list[list[torch.Tensor]] = [[] for _ in range(n_layers)]
         bs: list[list[torch.Tensor]] = [[] for _ in range(n_layers)]
         for mi in inits:
-            g = member_generator(run_seed, mi.seed, "init")
+            g = member_generator(run_seed, mi.seed, stream)
             for layer in range(n_layers):
                 fan_in = sizes[layer]
                 fan_out = sizes[layer + 1] * (pieces if layer < n_layers - 1 else 1)
@@ -105,8 +109,10 @@ class PopulationMLP:
         act_params = []
         if act.has_param:
             act_params = [torch.full((len(inits), 1, 1), act.param_init) for _ in range(n_layers - 1)]
-        return cls(sizes, activation, weights, biases, [mi.seed for mi in inits], run_seed, act_params,
-                   maxout_k=maxout_k, **per_member)
+        pop = cls(sizes, activation, weights, biases, [mi.seed for mi in inits], run_seed, act_params,
+                  maxout_k=maxout_k, **per_member)
+        pop.inits = list(inits)
+        return pop
 
     def _check(self) -> None:
         k = self.K
@@ -216,22 +222,26 @@ class PopulationMLP:
         """A population of the members at ``idx`` (copies), e.g. a chunk."""
         ix = torch.as_tensor(list(idx), dtype=torch.long)
         pick = lambda ts: [t[ix.to(t.device)].clone() for t in ts]  # noqa: E731
-        return PopulationMLP(self.sizes, self.activation, pick(self.weights), pick(self.biases),
+        out = PopulationMLP(self.sizes, self.activation, pick(self.weights), pick(self.biases),
                              [self.member_seeds[i] for i in ix.tolist()], self.run_seed, pick(self.act_params),
                              self.p_input[ix.to(self.p_input.device)], self.p_hidden[ix.to(self.p_hidden.device)],
                              self.input_scale[ix.to(self.input_scale.device)],
                              self.input_offset[ix.to(self.input_offset.device)], maxout_k=self.pieces if self.pieces > 1 else 2)
+        out.inits = [self.inits[i] for i in ix.tolist()] if self.inits else None
+        return out
 
     @staticmethod
     def concat(parts: list["PopulationMLP"]) -> "PopulationMLP":
         """Join chunks back into one population, in order."""
         first = parts[0]
         cat = lambda name: [torch.cat(ts) for ts in zip(*(getattr(p, name) for p in parts))]  # noqa: E731
-        return PopulationMLP(first.sizes, first.activation, cat("weights"), cat("biases"),
+        out = PopulationMLP(first.sizes, first.activation, cat("weights"), cat("biases"),
                              [s for p in parts for s in p.member_seeds], first.run_seed, cat("act_params"),
                              torch.cat([p.p_input for p in parts]), torch.cat([p.p_hidden for p in parts]),
                              torch.cat([p.input_scale for p in parts]), torch.cat([p.input_offset for p in parts]),
                              maxout_k=first.pieces if first.pieces > 1 else 2)
+        out.inits = [i for p in parts for i in p.inits] if all(p.inits for p in parts) else None
+        return out
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """Named tensors for safetensors: W{l}, b{l}, prelu{l}, plus per-member values."""
