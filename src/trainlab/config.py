@@ -140,11 +140,19 @@ class RegularizeConfig(_Strict):
     max_norm: Optional[float] = Field(None, gt=0.0)  # cap on each unit's incoming weight norm, applied after each step
 
 
+class EarlyStopConfig(_Strict):
+    patience: int = Field(10, gt=0)  # evaluations without improvement before a member stops
+    min_delta: float = Field(1e-4, ge=0.0)  # smaller improvements do not count
+    metric: Literal["val_loss", "val_acc", "train_loss", "train_acc"] = "val_loss"  # watched per member
+    restarts: int = Field(0, ge=0)  # fresh inits per member after a plateau (seed 001's restart)
+
+
 class TrainConfig(_Strict):
     steps: int = Field(1000, gt=0)  # optimizer steps
     batch_size: Optional[int] = Field(None, gt=0)  # None: full batch (gradient descent)
     eval_every: int = Field(10, gt=0)  # evaluate train/val loss and accuracy every n steps
     loss: Literal["cross_entropy", "mse_softmax", "mse_sigmoid"] = "cross_entropy"  # seed 001 uses MSE on outputs
+    early_stopping: Optional[EarlyStopConfig] = None  # None: train all steps; else stop/restart members on a plateau
 
 
 class PopulationConfig(_Strict):

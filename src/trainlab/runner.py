@@ -174,6 +174,13 @@ def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
     t0 = time.perf_counter()
     dataset = load_data(cfg.data, cfg.run.seed, console)
     members = expand_members(cfg)
+    stoppers: list = []
+    if callbacks_factory is None and cfg.train.early_stopping is not None:
+        from trainlab.callbacks import EarlyStopping
+
+        def callbacks_factory():
+            stoppers.append(EarlyStopping(**cfg.train.early_stopping.model_dump()))
+            return [stoppers[-1]]
     model, fits, arrays = run_population(cfg, dataset, members, device, callbacks_factory, progress)
     frozen = {}
     offset = 0
@@ -198,6 +205,7 @@ def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
         "ln_n_classes": math.log(dataset.n_classes),
         "stops": [f.stop.to_json() for f in fits],
         "frozen": [{"member": mid} | info for mid, info in sorted(frozen.items())],
+        "early_stopping": _early_events(stoppers, fits, members),
         "seconds": time.perf_counter() - t0,
         "provenance": provenance(device),
     }
@@ -205,6 +213,15 @@ def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
         write_run(Path(out), to_yaml(cfg), arrays, member_rows, summary,
                   model.state_dict() if cfg.run.save_weights else None)
     return RunResult(model, members, arrays, fits, summary, dataset)
+
+
+def _early_events(stoppers: list, fits: list[FitResult], members: list[Member]) -> list[dict]:
+    """Early-stopping events with member ids (chunk-local indices mapped back)."""
+    out, offset = [], 0
+    for es, f in zip(stoppers, fits):
+        out += [e | {"member": members[offset + e["member"]].id} for e in es.events]
+        offset += f.model.K
+    return out
 
 
 def provenance(device=None) -> dict:
