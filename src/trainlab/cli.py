@@ -72,6 +72,7 @@ def train(
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
     threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+    tensorboard: bool = typer.Option(False, "--tensorboard", help="also write TensorBoard event files into DIR/tensorboard"),
 ) -> None:
     """Train the population a config describes and write its run folder."""
     from trainlab.config import load_config
@@ -87,7 +88,7 @@ def train(
     members = expand_members(cfg)
     with progress_bar(quiet) as bar:
         task = bar.add_task(f"train {cfg.run.name} (K={len(members)})", total=cfg.train.steps)
-        res = run_config(cfg, out, console=err_console, progress=bar_callback(bar, task))
+        run_config(cfg, out, console=err_console, progress=bar_callback(bar, task), tensorboard=tensorboard)
     from trainlab.report.figures import render_train_figures
     from trainlab.report.html import write_report
 

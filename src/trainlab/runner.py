@@ -123,9 +123,12 @@ class RunResult:
 
 
 def run_population(cfg: Config, dataset, members: Optional[list[Member]] = None, device: str | torch.device = "cpu",
-                   callbacks_factory: Optional[Callable[[], list]] = None,
+                   callbacks_factory: Optional[Callable[[list[Member]], list]] = None,
                    progress: Optional[Callable[..., None]] = None) -> tuple[PopulationMLP, list[FitResult], dict]:
-    """Train the members in chunks that fit the memory budget; chunking changes no member's result."""
+    """Train the members in chunks that fit the memory budget; chunking changes no member's result.
+
+    ``callbacks_factory(chunk_members)`` gives fresh callbacks for each chunk.
+    """
     members = members if members is not None else expand_members(cfg)
     require_members(members)
     dev = torch.device(device)
@@ -140,7 +143,7 @@ def run_population(cfg: Config, dataset, members: Optional[list[Member]] = None,
         model = build_population(cfg, chunk, dataset.input_dim, dataset.n_classes).to(dev)
         opt = build_optimizer(cfg, chunk, model.parameters())
         res = fit(model, opt, tr, va, train_spec(cfg, chunk, dev),
-                  callbacks=callbacks_factory() if callbacks_factory else None, progress=progress)
+                  callbacks=callbacks_factory(chunk) if callbacks_factory else None, progress=progress)
         parts.append(res.model)
         fits.append(res)
     model = parts[0] if len(parts) == 1 else PopulationMLP.concat(parts)
@@ -166,8 +169,12 @@ def _merge_histories(fits: list[FitResult]) -> dict[str, np.ndarray]:
 
 
 def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
-               progress: Optional[Callable[..., None]] = None, callbacks_factory=None) -> RunResult:
-    """Run a config end to end and, when ``out`` is given, write its run folder."""
+               progress: Optional[Callable[..., None]] = None, tensorboard: bool = False) -> RunResult:
+    """Run a config end to end and, when ``out`` is given, write its run folder.
+
+    ``train.early_stopping`` adds per-member early stopping; ``tensorboard`` writes event files
+    into ``out/tensorboard``.
+    """
     set_threads(cfg.run.threads)
     device = pick_device(cfg.run.device)
     torch.manual_seed(cfg.run.seed)
@@ -175,12 +182,25 @@ def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
     dataset = load_data(cfg.data, cfg.run.seed, console)
     members = expand_members(cfg)
     stoppers: list = []
-    if callbacks_factory is None and cfg.train.early_stopping is not None:
-        from trainlab.callbacks import EarlyStopping
+    if tensorboard and out is None:
+        raise UsageError("--tensorboard needs an output folder")
 
-        def callbacks_factory():
+    def callbacks_factory(chunk: list[Member]) -> list:
+        cbs: list = []
+        if cfg.train.early_stopping is not None:
+            from trainlab.callbacks import EarlyStopping
+
             stoppers.append(EarlyStopping(**cfg.train.early_stopping.model_dump()))
-            return [stoppers[-1]]
+            cbs.append(stoppers[-1])
+        if tensorboard:
+            from trainlab.tensorboard import TensorBoardCallback
+
+            probe = (dataset.val.x if len(dataset.val) else dataset.train.x,
+                     dataset.val.y if len(dataset.val) else dataset.train.y)
+            cbs.append(TensorBoardCallback(Path(out) / "tensorboard" / f"members_{chunk[0].id}-{chunk[-1].id}",
+                                           (probe[0].to(device), probe[1].to(device)), [m.id for m in chunk],
+                                           cfg.train.loss))
+        return cbs
     model, fits, arrays = run_population(cfg, dataset, members, device, callbacks_factory, progress)
     frozen = {}
     offset = 0

@@ -185,12 +185,18 @@ class PopulationMLP:
             z = torch.matmul(h, ws[layer]) + bs[layer].unsqueeze(1)
             if layer == n - 1:
                 return z
-            h = self.act.apply(z, aps[layer] if aps else None) if self.pieces == 1 else maxout(z, self.pieces)
+            h = self.forward_activation(z, aps, layer)
             if train:
                 h = self._dropout(h, self.p_hidden, step, layer + 1)
         raise AssertionError("unreachable")
 
     __call__ = forward
+
+    def forward_activation(self, z: torch.Tensor, act_params: list[torch.Tensor], layer: int) -> torch.Tensor:
+        """The activation after hidden layer ``layer`` (PReLU reads its per-member slope)."""
+        if self.pieces > 1:
+            return maxout(z, self.pieces)
+        return self.act.apply(z, act_params[layer] if act_params else None)
 
     # ---- members ------------------------------------------------------------------------
     def member(self, k: int) -> nn.Sequential:
