@@ -1,6 +1,6 @@
 """Broken: a 20-layer ReLU net initialized from N(0, 1) (seed 000, part 2).
 
-Each layer multiplies the activation scale by about sqrt(100 / 2) = 7, so outputs and
+Each layer multiplies the activation scale by about sqrt(64 / 2) = 5.7, so outputs and
 gradients explode. Expected: ``exploding_gradients`` (also ``loss_at_init``/``nonfinite_loss``).
 """
 from __future__ import annotations
@@ -15,9 +15,9 @@ EXPECTED = ("exploding_gradients", "loss_at_init", "nonfinite_loss")
 
 
 class DeepNet(nn.Module):
-    """20 hidden layers of 100 ReLU units, weights drawn from N(0, sigma)."""
+    """20 hidden layers of 64 ReLU units, weights drawn from N(0, sigma)."""
 
-    def __init__(self, sigma: float, depth: int = 20, width: int = 100) -> None:
+    def __init__(self, sigma: float, depth: int = 20, width: int = 64) -> None:
         super().__init__()
         dims = [2] + [width] * depth
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
@@ -37,7 +37,7 @@ class DeepNet(nn.Module):
 def run(steps: int = 200, seed: int = 0) -> list[Finding]:
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(4 + 1000 * seed)
-    x = torch.rand(256, 2, generator=gen) * 2 - 1
+    x = torch.rand(128, 2, generator=gen) * 2 - 1
     y = (x.norm(dim=1) < 0.6).long()
     model = DeepNet(sigma=1.0)
     opt = torch.optim.SGD(model.parameters(), lr=0.01)

@@ -17,7 +17,7 @@ EXPECTED = ("vanishing_gradients",)
 def run(steps: int = 200, seed: int = 0) -> list[Finding]:
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(6 + 1000 * seed)
-    x = torch.rand(256, 2, generator=gen) * 2 - 1
+    x = torch.rand(128, 2, generator=gen) * 2 - 1
     y = (x.norm(dim=1) < 0.6).long()
     layers: list[nn.Module] = [nn.Linear(2, 64), nn.Sigmoid()]
     for _ in range(19):

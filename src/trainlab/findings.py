@@ -84,8 +84,9 @@ CODES: dict[str, CodeSpec] = {
         "use Xavier init (or a smaller init scale), normalize the inputs, or use ReLU-family "
         "activations", {"unit_rate": 0.5, "min_samples": 64}),
     "symmetric_init": CodeSpec(
-        "error", 1e-6, "all rows (units) of a hidden layer's weight are identical: "
-        "||W - mean row|| / ||W|| < 1e-6, e.g. after a zero or constant init",
+        "error", 1e-6, "all units of a hidden layer have identical weights and bias: "
+        "||W - mean row|| / ||W|| < 1e-6 over the rows of [W | b], e.g. after a zero or "
+        "constant init",
         "Goodfellow et al. 2016 'Deep Learning' sec. 8.4 (break symmetry); CS231n "
         "('pitfall: all zero initialization')",
         "initialize weights randomly (nn.init.xavier_normal_ / kaiming_normal_), never with "

@@ -335,8 +335,12 @@ class Watcher:
             t[f"scale/{n}"] = a
         hidden = self._order[:-1] if len(self._order) > 1 else []
         for n in hidden:
-            w = self._layers[n].weight.detach().float()
+            m = self._layers[n]
+            w = m.weight.detach().float()
             w = w.reshape(w.shape[0], -1)
+            b = getattr(m, "bias", None)
+            if isinstance(b, torch.Tensor) and b.shape == w.shape[:1]:
+                w = torch.cat([w, b.detach().float()[:, None]], 1)  # distinct biases break symmetry
             if w.shape[0] >= 2:
                 wn = w.norm()
                 t[f"spread/{n}"] = torch.where(wn > 0, (w - w.mean(0)).norm() / wn.clamp_min(1e-30),

@@ -1,0 +1,379 @@
+"""``doctor``: pre-training checks for any PyTorch model (Karpathy's recipe, automated).
+
+``run_doctor(model, optimizer, batches)`` runs, on deep copies (the user's model, optimizer and
+RNG state are left exactly as they were):
+
+1. **loss at init** against ln C, and **input statistics** (the rules of ``checks.py``);
+2. **activation scale at init**: per weight layer, the output std of the model as given next
+   to the same model re-initialized with Xavier and with He (normal) on the same batch;
+3. **overfit one small batch**: can it reach 100% training accuracy on ~32 samples within the
+   step budget (regression: 1% of the initial loss)? If not, something is broken;
+4. **a short training probe** with ``watch`` attached.
+
+``load_python_target("file.py:function")`` imports a user's file for ``--python``; the function
+returns ``(model, optimizer, batches)`` or ``(model, optimizer, batches, loss_fn)``.
+"""
+from __future__ import annotations
+
+import copy
+import importlib.util
+import itertools
+import math
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from trainlab.checks import Evidence, check_loss_at_init, check_unnormalized_inputs
+from trainlab.errors import EXIT_FAILURE, EXIT_OK, UsageError
+from trainlab.findings import CODES, Finding, FindingLog, make_finding
+from trainlab.stats import json_clean
+from trainlab.watch import watch
+
+LossFn = Callable[[Any, Any], torch.Tensor]
+
+# How the reference inits are applied to a deep copy: name -> weight initializer.
+REFERENCE_INITS: dict[str, Callable[[torch.Tensor], Any]] = {
+    "xavier": nn.init.xavier_normal_,
+    "he": lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu"),
+}
+
+
+@dataclass
+class LayerScale:
+    """Output std of one weight layer at init: as given, and under Xavier / He init."""
+
+    name: str
+    std: float
+    xavier_std: float
+    he_std: float
+
+
+@dataclass
+class OverfitResult:
+    """The overfit-one-batch test: did the model memorize ``samples`` examples?"""
+
+    samples: int
+    steps: int
+    reached: bool
+    initial_loss: float
+    final_loss: float
+    final_acc: float | None = None
+
+
+@dataclass
+class DoctorReport:
+    """Everything the doctor measured, and the deduplicated findings."""
+
+    findings: list[Finding]
+    init_loss: float | None = None
+    expected_init_loss: float | None = None
+    input_mean: float | None = None
+    input_std: float | None = None
+    layer_scales: list[LayerScale] = field(default_factory=list)
+    overfit: OverfitResult | None = None
+    probe_steps: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in asdict(self).items() if k != "findings"}
+        d["findings"] = [f.to_dict() for f in self.findings]
+        return json_clean(d)
+
+
+def exit_code(findings: Iterable[Finding]) -> int:
+    """1 when any finding is at error level, else 0 (shared/design.md exit codes)."""
+    return EXIT_FAILURE if any(f.severity == "error" for f in findings) else EXIT_OK
+
+
+def default_loss_fn(targets: torch.Tensor) -> LossFn:
+    """Cross-entropy for integer class targets, mean squared error otherwise."""
+    if isinstance(targets, torch.Tensor) and not targets.is_floating_point():
+        return F.cross_entropy
+    return lambda out, y: F.mse_loss(out.reshape(y.shape) if out.numel() == y.numel() else out, y)
+
+
+def _is_classification(out: Any, y: Any) -> bool:
+    return (isinstance(out, torch.Tensor) and isinstance(y, torch.Tensor)
+            and not y.is_floating_point() and out.ndim == y.ndim + 1 and out.shape[-1] >= 2)
+
+
+def _first_batch(batches: Iterable[Any]) -> tuple[Any, Any]:
+    for batch in batches:
+        if not isinstance(batch, (tuple, list)) or len(batch) < 2:
+            raise UsageError(f"each batch must be (inputs, targets), got {type(batch).__name__}")
+        return batch[0], batch[1]
+    raise UsageError("batches is empty: give at least one (inputs, targets) batch")
+
+
+def _layer_stds(model: nn.Module, x: Any) -> dict[str, float]:
+    """Output std of every leaf weight layer on one forward pass (no grad)."""
+    stds: dict[str, torch.Tensor] = {}
+    hooks = []
+    for name, m in model.named_modules():
+        w = getattr(m, "weight", None)
+        if isinstance(w, nn.Parameter) and w.ndim >= 2 and not list(m.children()):
+            def hook(mod: nn.Module, inp: tuple, out: Any, name: str = name) -> None:
+                if isinstance(out, torch.Tensor) and out.is_floating_point():
+                    stds.setdefault(name, out.detach().float().std())
+            hooks.append(m.register_forward_hook(hook))
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return {n: float(v) for n, v in stds.items()}
+
+
+def _reinit(model: nn.Module, init: Callable[[torch.Tensor], Any]) -> nn.Module:
+    clone = copy.deepcopy(model)
+    with torch.no_grad():
+        for m in clone.modules():
+            w = getattr(m, "weight", None)
+            if isinstance(w, nn.Parameter) and w.ndim >= 2 and not list(m.children()):
+                init(w)
+                if isinstance(getattr(m, "bias", None), nn.Parameter):
+                    nn.init.zeros_(m.bias)
+    return clone
+
+
+def measure_layer_scales(model: nn.Module, x: Any) -> list[LayerScale]:
+    """Per-layer output std at init, as given and under the reference inits, same batch."""
+    given = _layer_stds(copy.deepcopy(model), x)
+    refs = {k: _layer_stds(_reinit(model, init), x) for k, init in REFERENCE_INITS.items()}
+    return [LayerScale(n, s, refs["xavier"].get(n, math.nan), refs["he"].get(n, math.nan))
+            for n, s in given.items()]
+
+
+def check_init_scale(scales: list[LayerScale]) -> list[Finding]:
+    """The layer whose init scale is furthest outside [0.1x, 10x] of both reference inits."""
+    k = CODES["init_scale"].threshold
+    worst: tuple[float, Finding] | None = None
+    for s in scales:
+        lo, hi = min(s.xavier_std, s.he_std), max(s.xavier_std, s.he_std)
+        if not (math.isfinite(lo) and lo > 0):
+            continue
+        ratio = s.std / hi if s.std > hi else s.std / lo
+        off = abs(math.log10(ratio)) if ratio > 0 else math.inf
+        if (ratio > k or ratio < 1 / k) and (worst is None or off > worst[0]):
+            worst = (off, make_finding("init_scale", 0, f"output std at init {s.std:.3g}; "
+                                       f"Xavier would give {s.xavier_std:.3g}, He "
+                                       f"{s.he_std:.3g}", layer=s.name, value=ratio,
+                                       threshold=k))
+    return [worst[1]] if worst else []
+
+
+def overfit_small_batch(model: nn.Module, optimizer: torch.optim.Optimizer, x: Any, y: Any,
+                        loss_fn: LossFn, max_steps: int = 300, check_every: int = 10) -> OverfitResult:
+    """Train (in place: pass copies) on one fixed batch; stop at 100% accuracy (classification)
+    or 1% of the initial loss (regression). Accuracy is judged in eval mode (no dropout)."""
+    initial = loss = math.nan
+    acc: float | None = None
+    for step in range(1, max_steps + 1):
+        model.train()
+        optimizer.zero_grad()
+        out = model(x)
+        batch_loss = loss_fn(out, y)
+        if step == 1:
+            initial = float(batch_loss.detach())
+        batch_loss.backward()
+        optimizer.step()
+        if step % check_every == 0 or step == max_steps:
+            model.eval()
+            with torch.no_grad():
+                out = model(x)
+                loss = float(loss_fn(out, y))
+                classify = _is_classification(out, y)
+                acc = float((out.argmax(-1) == y).float().mean()) if classify else None
+            reached = acc == 1.0 if classify else loss < 0.01 * initial
+            if reached or not math.isfinite(loss):
+                return OverfitResult(len(x), step, bool(reached), initial, loss, acc)
+    return OverfitResult(len(x), max_steps, False, initial, loss, acc)
+
+
+def _probe(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterable[Any],
+           loss_fn: LossFn, n_classes: int | None, steps: int) -> tuple[list[Finding], int]:
+    done = 0
+    with watch(model, optimizer, n_classes=n_classes) as w:
+        while done < steps:
+            progressed = False
+            for xb, yb in batches:
+                optimizer.zero_grad()
+                loss = loss_fn(model(xb), yb)
+                loss.backward()
+                w.step(loss)
+                optimizer.step()
+                done, progressed = done + 1, True
+                if done >= steps:
+                    break
+            if not progressed or iter(batches) is batches:
+                break
+    return w.findings, done
+
+
+def run_doctor(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterable[Any],
+               loss_fn: LossFn | None = None, n_classes: int | None = None, steps: int = 100,
+               overfit_steps: int = 300, overfit_samples: int = 32, seed: int = 0) -> DoctorReport:
+    """Run the pre-training checks on copies of (model, optimizer); see the module docstring.
+
+    ``n_classes`` defaults to the model's output width when the targets are class indices.
+    """
+    if not isinstance(model, nn.Module):
+        raise UsageError(f"model must be an nn.Module, got {type(model).__name__}")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise UsageError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    if iter(batches) is batches:  # a one-shot iterator: keep what the checks will use
+        batches = list(itertools.islice(batches, max(steps, 1)))
+    x, y = _first_batch(batches)
+    loss_fn = loss_fn or default_loss_fn(y)
+    log = FindingLog()
+    report = DoctorReport(findings=[])
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        with torch.no_grad():
+            out = copy.deepcopy(model)(x)
+            report.init_loss = float(loss_fn(out, y))
+        if n_classes is None and _is_classification(out, y):
+            n_classes = int(out.shape[-1])
+        if n_classes:
+            report.expected_init_loss = math.log(n_classes)
+        if isinstance(x, torch.Tensor) and x.is_floating_point():
+            xf = x.detach().float()
+            report.input_mean, report.input_std = float(xf.mean()), float(xf.std())
+            rms = float(xf.pow(2).mean().sqrt())
+        else:
+            rms = None
+        ev = Evidence(step=0, first_losses=[report.init_loss], n_classes=n_classes,
+                      input_mean=report.input_mean, input_rms=rms, input_layer="input")
+        log.extend(check_loss_at_init(ev) + check_unnormalized_inputs(ev))
+        report.layer_scales = measure_layer_scales(model, x)
+        log.extend(check_init_scale(report.layer_scales))
+
+        m_copy, o_copy = copy.deepcopy((model, optimizer))  # one memo: o_copy steps m_copy
+        xs, ys = x[:overfit_samples], y[:overfit_samples]
+        report.overfit = overfit_small_batch(m_copy, o_copy, xs, ys, loss_fn, overfit_steps)
+        if not report.overfit.reached:
+            got = (f"accuracy {report.overfit.final_acc:.0%}" if report.overfit.final_acc is not None
+                   else f"loss {report.overfit.final_loss:.3g} (from {report.overfit.initial_loss:.3g})")
+            log.add(make_finding("cannot_overfit", 0, f"after {report.overfit.steps} steps on "
+                                 f"{report.overfit.samples} samples: {got}",
+                                 value=report.overfit.final_acc))
+
+        m_copy, o_copy = copy.deepcopy((model, optimizer))
+        probe_findings, report.probe_steps = _probe(m_copy, o_copy, batches, loss_fn, n_classes, steps)
+        log.extend(f for f in probe_findings if f.code != "loss_at_init")  # judged above
+    report.findings = log.findings()
+    return report
+
+
+def load_python_target(target: str) -> tuple[nn.Module, torch.optim.Optimizer, Iterable[Any], LossFn | None]:
+    """Import ``FILE.py:FUNCTION`` and call it; returns (model, optimizer, batches, loss_fn).
+
+    FUNCTION takes no arguments and returns (model, optimizer, batches) or (model, optimizer,
+    batches, loss_fn). Every mistake is a ``UsageError`` naming the bad part.
+    """
+    path_s, sep, func_name = target.rpartition(":")
+    if not sep or not path_s or not func_name:
+        raise UsageError(f"--python expects FILE.py:FUNCTION, got {target!r}")
+    path = Path(path_s)
+    if path.suffix != ".py" or not path.is_file():
+        raise UsageError(f"no Python file at {path_s!r} (from {target!r})")
+    spec = importlib.util.spec_from_file_location(f"trainlab_user_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"cannot import {path_s!r}")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:  # the user's file: report it in one line
+        raise UsageError(f"importing {path_s} failed: {type(e).__name__}: {e}") from e
+    finally:
+        sys.path.remove(str(path.resolve().parent))
+    fn = getattr(module, func_name, None)
+    if not callable(fn):
+        names = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
+                       and getattr(v, "__module__", None) == module.__name__)
+        raise UsageError(f"{path_s} has no function {func_name!r}; functions there: {names}")
+    try:
+        result = fn()
+    except Exception as e:
+        raise UsageError(f"{target} raised {type(e).__name__}: {e}") from e
+    if not isinstance(result, (tuple, list)) or len(result) not in (3, 4):
+        raise UsageError(f"{target} must return (model, optimizer, batches[, loss_fn]), got "
+                         f"{type(result).__name__}")
+    model, optimizer, batches = result[:3]
+    loss_fn = result[3] if len(result) == 4 else None
+    if not isinstance(model, nn.Module):
+        raise UsageError(f"{target}: first value must be an nn.Module, got {type(model).__name__}")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise UsageError(f"{target}: second value must be a torch.optim.Optimizer, got "
+                         f"{type(optimizer).__name__}")
+    if not hasattr(batches, "__iter__"):
+        raise UsageError(f"{target}: third value must be an iterable of (inputs, targets), got "
+                         f"{type(batches).__name__}")
+    if loss_fn is not None and not callable(loss_fn):
+        raise UsageError(f"{target}: fourth value must be a loss function, got {type(loss_fn).__name__}")
+    return model, optimizer, batches, loss_fn
+
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
+MAX_ROWS_PER_CODE = 3  # a 20-layer net can raise one code on every layer: show 3, count the rest
+
+
+def print_findings(findings: list[Finding], console: Any = None, title: str = "findings") -> None:
+    """Print findings as a rich table with their fixes; repeated codes are collapsed."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    if not findings:
+        console.print("[green]no findings: nothing looks wrong[/green]")
+        return
+    table = Table(title=title, show_lines=False)
+    for col in ("severity", "code", "layer", "step", "what", "fix"):
+        table.add_column(col, overflow="fold")
+    shown: dict[str, int] = {}
+    for f in findings:
+        shown[f.code] = shown.get(f.code, 0) + 1
+        if shown[f.code] <= MAX_ROWS_PER_CODE:
+            table.add_row(f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]", f.code, f.layer or "",
+                          str(f.step), f.message + (f" (x{f.count})" if f.count > 1 else ""), f.fix)
+    for code, n in shown.items():
+        if n > MAX_ROWS_PER_CODE:
+            table.add_row("", code, "", "", f"... and {n - MAX_ROWS_PER_CODE} more layers", "")
+    console.print(table)
+
+
+def print_report(report: DoctorReport, console: Any = None) -> None:
+    """Print the doctor's measurements (loss at init, inputs, init scales, overfit) and findings."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    exp = f" (expected ln C = {report.expected_init_loss:.3g})" if report.expected_init_loss else ""
+    console.print(f"loss at init: {report.init_loss:.4g}{exp}")
+    if report.input_mean is not None:
+        console.print(f"inputs: mean {report.input_mean:.3g}, std {report.input_std:.3g}")
+    if report.layer_scales:
+        t = Table(title="activation std at init (output of each weight layer)")
+        for col in ("layer", "as given", "Xavier", "He"):
+            t.add_column(col)
+        for s in report.layer_scales:
+            t.add_row(s.name, f"{s.std:.3g}", f"{s.xavier_std:.3g}", f"{s.he_std:.3g}")
+        console.print(t)
+    if report.overfit:
+        o = report.overfit
+        acc = f", accuracy {o.final_acc:.0%}" if o.final_acc is not None else ""
+        verdict = "[green]yes[/green]" if o.reached else "[red]no[/red]"
+        console.print(f"overfit {o.samples} samples: {verdict} after {o.steps} steps (loss "
+                      f"{o.initial_loss:.3g} -> {o.final_loss:.3g}{acc})")
+    console.print(f"training probe: {report.probe_steps} steps with watch()")
+    print_findings(report.findings, console)
