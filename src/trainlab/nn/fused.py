@@ -1,0 +1,325 @@
+"""Hand-written forward and backward for one PopulationMLP training step: the fast path of ``fit``.
+
+Same contract and numbers (to float rounding) as ``trainlab.loop.autograd_loss_and_grads``, without
+autograd's graph, in fewer and cheaper tensor passes:
+
+- **Feature-major layout.** Activations are held as (K, width, B), each member's ``h.T``, so a
+  layer is ``z.T = W.T @ h.T + b``: one ``baddbmm`` whose long axis (the batch) is contiguous. With
+  the public (K, B, width) layout the batched GEMMs have inner dimensions 2-6 along the fast axis,
+  which MKL runs 3-5x slower (benchmarks/README.md, "population speed").
+- **Shared inputs are one GEMM.** When every member sees the same (B, d) batch (full-batch GD),
+  layer 0 of all K members is a single ``addmm`` (K*f, d) @ (d, B), and its weight gradient a single
+  ``mm``; a per-member input scale/offset is folded into the weights instead of materialising K
+  copies of x.
+- **Closed-form loss gradients** (softmax - onehot) / B, and the activations' own backward kernels
+  applied in place, computed from the activation's output where that is exact (ReLU, tanh, ...).
+
+Dropout uses the very masks ``PopulationMLP._dropout`` draws (same counter-based hash, same
+(member, step, layer, position) counters), so a member's result does not depend on the path. A
+frozen member (``alive`` False) has its loss gradient scaled by zero; every operation is per member,
+so nothing of it reaches another member.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import torch
+import torch.nn.functional as F
+
+from trainlab.nn.activations import LEAKY_SLOPE
+from trainlab.nn.population import PopulationMLP
+from trainlab.regularize import penalty
+from trainlab.rng import counter_uniform
+
+aten = torch.ops.aten
+Tensor = torch.Tensor
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+@dataclass(frozen=True)
+class ActGrad:
+    """One activation: ``forward(z, out)`` writes act(z) into ``out`` (a strided view is fine) and
+    ``backward(dh, a, z)`` -> dz, where a = act(z); it may overwrite dh, never a or z."""
+
+    forward: Callable[[Tensor, Tensor], Tensor]
+    backward: Callable[[Tensor, Tensor, Tensor], Tensor]
+
+
+# Backward from the output a where that is exact (a > 0 iff z > 0; tanh' = 1 - a^2; ...), as
+# autograd itself does for these; ELU/SELU/GELU read z (ELU from a would lose precision near -1).
+ACT_GRADS: dict[str, ActGrad] = {
+    "identity": ActGrad(lambda z, out: out.copy_(z), lambda g, a, z: g),
+    "relu": ActGrad(lambda z, out: torch.clamp_min(z, 0.0, out=out),  # = torch.relu, NaN included
+                    lambda g, a, z: aten.threshold_backward.grad_input(g, a, 0.0, grad_input=g)),
+    "leaky_relu": ActGrad(lambda z, out: aten.leaky_relu.out(z, LEAKY_SLOPE, out=out),
+                          lambda g, a, z: aten.leaky_relu_backward(g, a, LEAKY_SLOPE, True)),
+    "tanh": ActGrad(lambda z, out: torch.tanh(z, out=out),
+                    lambda g, a, z: aten.tanh_backward.grad_input(g, a, grad_input=g)),
+    "sigmoid": ActGrad(lambda z, out: torch.sigmoid(z, out=out),
+                       lambda g, a, z: aten.sigmoid_backward.grad_input(g, a, grad_input=g)),
+    "elu": ActGrad(lambda z, out: aten.elu.out(z, 1.0, 1.0, 1.0, out=out),
+                   lambda g, a, z: aten.elu_backward(g, 1.0, 1.0, 1.0, False, z)),
+    "selu": ActGrad(lambda z, out: aten.elu.out(z, SELU_ALPHA, SELU_SCALE, 1.0, out=out),  # = F.selu
+                    lambda g, a, z: aten.elu_backward(g, SELU_ALPHA, SELU_SCALE, 1.0, False, z)),
+    # gelu.out into a strided view returns garbage in torch 2.13: compute, then copy
+    "gelu": ActGrad(lambda z, out: out.copy_(F.gelu(z)), lambda g, a, z: aten.gelu_backward(g, z)),
+}
+
+
+# ---- reusable buffers ------------------------------------------------------------------------
+_tls = threading.local()
+_MAX_BUFFERS = 64
+
+
+def _buffer(name: str, shape: tuple[int, ...], like: Tensor, ones_row: bool = False) -> Tensor:
+    """A per-thread scratch tensor, reused from step to step: fresh multi-MB allocations cost page
+    faults every step (glibc hands them back to the OS). Only intermediates live here, never a
+    returned value. ``ones_row`` fills the last row of dim 1 with ones once, at creation: it
+    carries the bias through the GEMMs."""
+    bufs = getattr(_tls, "bufs", None)
+    if bufs is None:
+        bufs = _tls.bufs = {}
+    key = (name, shape, like.dtype, like.device)
+    t = bufs.get(key)
+    if t is None:
+        if len(bufs) >= _MAX_BUFFERS:
+            bufs.clear()
+        t = bufs[key] = torch.empty(shape, dtype=like.dtype, device=like.device)
+        if ones_row:
+            t[:, -1].fill_(1.0)
+    return t
+
+
+def release() -> None:
+    """Free this thread's scratch buffers (``fit`` calls it when training ends)."""
+    _tls.bufs = {}
+
+
+# ---- losses on feature-major logits zT (K, C, B) --------------------------------------------
+def _onehot_t(y: Tensor, zt: Tensor) -> Tensor:
+    """One-hot targets in feature-major layout: (1, C, B) for shared labels (B,), else (K, C, B)."""
+    yk = y.view(1, -1) if y.dim() == 1 else y
+    return torch.zeros(yk.shape[0], zt.shape[1], yk.shape[1], dtype=zt.dtype, device=zt.device).scatter_(
+        1, yk.unsqueeze(1), 1.0)
+
+
+def ce_grad(zt: Tensor, y: Tensor, coef: Tensor) -> tuple[Tensor, Tensor]:
+    """Cross-entropy: per-member mean NLL (K,) and coef * B * dloss/dz = (softmax - onehot) * coef."""
+    k, c, b = zt.shape
+    logp = torch._log_softmax(zt, 1, False, out=_buffer("logp", (k, c, b), zt))
+    onehot = _onehot_t(y, zt)
+    if y.dim() == 1:  # shared labels: sum_c,b logp * onehot for all members is one GEMV
+        loss = torch.mv(logp.view(k, c * b), onehot.view(-1)).mul_(-1.0 / b)
+    else:
+        loss = logp.gather(1, y.unsqueeze(1)).mean(-1).squeeze(1).neg_()
+    dz = torch.exp(logp, out=_buffer("dz_out", (k, c, b), zt))
+    return loss, dz.sub_(onehot).mul_(coef)
+
+
+def _mse(p: Tensor, y: Tensor) -> tuple[Tensor, Tensor, float]:
+    diff = p - _onehot_t(y, p)
+    norm = 1.0 / (p.shape[1] * p.shape[2])  # mean over classes and rows, as losses._mse
+    return (diff * diff).sum(dim=(1, 2)) * norm, diff, 2.0 * norm
+
+
+def mse_softmax_grad(zt: Tensor, y: Tensor, coef: Tensor) -> tuple[Tensor, Tensor]:
+    """MSE on softmax outputs; the softmax Jacobian-vector product is p * (g - sum_c g p)."""
+    p = torch.softmax(zt, dim=1)
+    loss, diff, scale = _mse(p, y)
+    g = diff.mul_(coef * (scale * zt.shape[2]))
+    return loss, g.sub_((g * p).sum(1, keepdim=True)).mul_(p)
+
+
+def mse_sigmoid_grad(zt: Tensor, y: Tensor, coef: Tensor) -> tuple[Tensor, Tensor]:
+    """MSE on sigmoid outputs; sigmoid' = p (1 - p)."""
+    p = torch.sigmoid(zt)
+    loss, diff, scale = _mse(p, y)
+    g = diff.mul_(coef * (scale * zt.shape[2]))
+    return loss, aten.sigmoid_backward.grad_input(g, p, grad_input=g)
+
+
+# name -> (logits zT, labels, coef (K,1,1) = alive/B) -> (loss (K,), dloss/dzT summed over alive)
+LOSS_GRADS: dict[str, Callable[[Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]] = {
+    "cross_entropy": ce_grad,
+    "mse_softmax": mse_softmax_grad,
+    "mse_sigmoid": mse_sigmoid_grad,
+}
+
+
+def supports(model, spec) -> bool:
+    """True where this hand-written step applies: a PopulationMLP with a tabled activation (no PReLU
+    slopes, no maxout pieces) and a tabled loss, in floating point."""
+    return (isinstance(model, PopulationMLP) and model.activation in ACT_GRADS and model.pieces == 1
+            and not model.act_params and spec.loss in LOSS_GRADS and model.weights[0].is_floating_point())
+
+
+# ---- dropout ---------------------------------------------------------------------------------
+def _dropout_scale_t(model: PopulationMLP, p: Tensor, step: int, salt: int, batch: int, width: int,
+                     like: Tensor) -> Optional[Tensor]:
+    """keep / (1 - p) as (K, width, B), from the same counters as ``PopulationMLP._dropout``
+    (drawn in its (K, B, width) order, then transposed), or None when no member drops out."""
+    if not bool((p > 0).any()):
+        return None
+    u = counter_uniform(model.dropout_keys, step, salt, (batch, width), device=like.device)
+    pk = p.to(like.dtype).view(-1, 1, 1)
+    keep = (u >= pk).to(like.dtype)
+    return (keep / (1.0 - pk)).transpose(1, 2).contiguous()
+
+
+def _affine(model: PopulationMLP) -> bool:
+    return bool((model.input_scale != 1).any()) or bool((model.input_offset != 0).any())
+
+
+def _with_bias(w: Tensor, b: Tensor) -> Tensor:
+    """[W; b] as (K, fan_in + 1, fan_out): with a ones row appended to the input, one GEMM adds the
+    bias, and the weight GEMM of backward yields the bias gradient as its last row."""
+    return torch.cat([w, b.unsqueeze(1)], dim=1)
+
+
+def _split_bias_grad(g: Tensor) -> tuple[Tensor, Tensor]:
+    """(K, fan_out, fan_in + 1) = [dW^T | db] -> dW (K, fan_in, fan_out), db (K, fan_out)."""
+    return g[:, :, :-1].transpose(1, 2).contiguous(), g[:, :, -1].contiguous()
+
+
+def _back_matmul(w: Tensor, dz: Tensor, out: Tensor) -> Tensor:
+    """dh = W @ dz, (K, in, out) @ (K, out, B). For out <= 2, a broadcast multiply-add per column
+    beats MKL's batched GEMM, which handles such thin inner dimensions poorly (3-4x slower at 1)."""
+    if w.shape[2] > 2:
+        return torch.bmm(w, dz, out=out)
+    torch.mul(w[:, :, 0:1], dz[:, 0:1], out=out)
+    for j in range(1, w.shape[2]):
+        out.addcmul_(w[:, :, j:j + 1], dz[:, j:j + 1])
+    return out
+
+
+def _binary_ce_head(h_aug: Tensor, w: Tensor, b: Tensor, y: Tensor, coef: Tensor,
+                    dh: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Output layer plus cross-entropy for two classes, through the logit difference d = z1 - z0:
+    the softmax of two logits is sigmoid(d) and -log p_y = softplus(+-d), so the head computes one
+    row instead of two and skips log_softmax. Returns loss (K,), dW, db and dh (written in ``dh``)."""
+    wd = torch.cat([w[:, :, 1] - w[:, :, 0], (b[:, 1] - b[:, 0]).unsqueeze(1)], dim=1)  # (K, in + 1)
+    d = torch.bmm(wd.unsqueeze(1), h_aug).squeeze(1)  # (K, B)
+    yf = y.to(d.dtype)
+    loss = F.softplus(d * (1.0 - 2.0 * yf)).mean(-1)  # y=0: softplus(d); y=1: softplus(-d)
+    g = torch.sigmoid(d).sub_(yf).mul_(coef.view(-1, 1))  # dz1 = p1 - y1 (scaled); dz0 = -dz1
+    gw = torch.bmm(g.unsqueeze(1), h_aug.transpose(1, 2)).squeeze(1)  # (K, in + 1): [h^T g | sum g]
+    dw = torch.stack([-gw[:, :-1], gw[:, :-1]], dim=2)
+    db = torch.stack([-gw[:, -1], gw[:, -1]], dim=1)
+    torch.mul(wd[:, :-1].unsqueeze(-1), g.unsqueeze(1), out=dh)  # W @ dz = (w1 - w0) g
+    return loss, dw, db, dh
+
+
+# ---- the step ----------------------------------------------------------------------------------
+def loss_and_grads(model: PopulationMLP, params: list[Tensor], xb: Tensor, yb: Tensor, spec, step: int,
+                   alive: Tensor) -> tuple[Tensor, Tensor, list[Tensor]]:
+    """Per-member objective (loss + penalty) and loss, both (K,), and the gradients of the summed
+    objective of the ``alive`` members: the contract of ``autograd_loss_and_grads``."""
+    n = len(model.weights)
+    ws, bs = params[0:2 * n:2], params[1:2 * n:2]
+    k, batch, d = model.K, xb.shape[-2], xb.shape[-1]
+    like = ws[0]
+    act = ACT_GRADS[model.activation]
+    affine = _affine(model)
+    scale = model.input_scale.to(like.dtype)
+    offset = model.input_offset.to(like.dtype)
+
+    # layer 0: one GEMM over all members when they share x, else a batched GEMM on their inputs
+    drop_in = _dropout_scale_t(model, model.p_input, step, 0, batch, d, like)
+    shared = xb.dim() == 2 and drop_in is None
+    f0 = ws[0].shape[2]
+    if shared:
+        w0, b0 = ws[0], bs[0]
+        if affine:  # (x s + o) W + b = x (s W) + (b + o 1^T W): no K copies of x
+            w0, b0 = w0 * scale.view(-1, 1, 1), b0 + offset.view(-1, 1) * w0.sum(1)
+        h_in = torch.cat([xb.t(), xb.new_ones(1, batch)])  # (d + 1, B)
+        w0_flat = _with_bias(w0, b0).transpose(1, 2).reshape(k * f0, d + 1)
+        zt = torch.mm(w0_flat, h_in, out=_buffer("z0", (k * f0, batch), like)).view(k, f0, batch)
+    else:
+        h_in = _buffer("h0", (k, d + 1, batch), like, ones_row=True)
+        h = xb
+        if affine:
+            h = h * scale.view(-1, 1, 1) + offset.view(-1, 1, 1)
+        if drop_in is not None:
+            torch.mul(h.transpose(-1, -2), drop_in, out=h_in[:, :d])
+        else:
+            h_in[:, :d].copy_(h.transpose(-1, -2))
+        zt = torch.bmm(_with_bias(ws[0], bs[0]).transpose(1, 2), h_in, out=_buffer("z0", (k, f0, batch), like))
+
+    # hidden activations: inputs of each next layer (ones row appended), act outputs, pre-acts, masks
+    inputs, acts, pres, masks = [h_in], [], [], []
+    for layer in range(1, n):
+        width = zt.shape[1]
+        h_aug = _buffer(f"h{layer}", (k, width + 1, batch), like, ones_row=True)
+        mask = _dropout_scale_t(model, model.p_hidden, step, layer, batch, width, like)
+        if mask is None:
+            a = act.forward(zt, h_aug[:, :width])
+        else:
+            a = act.forward(zt, _buffer(f"a{layer}", (k, width, batch), like))
+            torch.mul(a, mask, out=h_aug[:, :width])
+        inputs.append(h_aug)
+        acts.append(a)
+        pres.append(zt)
+        masks.append(mask)
+        if layer < n - 1:
+            zt = torch.bmm(_with_bias(ws[layer], bs[layer]).transpose(1, 2), h_aug,
+                           out=_buffer(f"z{layer}", (k, ws[layer].shape[2], batch), like))
+
+    # output layer and loss; coef = alive / B puts frozen members' gradients to zero
+    coef = (alive.to(like.dtype) / batch).view(-1, 1, 1)
+    grads: list[Tensor] = [like] * (2 * n)
+    w_out, h_last = ws[n - 1], inputs[n - 1]
+    dh = _buffer(f"dh{n - 1}", (k, w_out.shape[1], batch), like) if n > 1 else None
+    if spec.loss == "cross_entropy" and w_out.shape[2] == 2 and n > 1:
+        per_member, grads[-2], grads[-1], dh = _binary_ce_head(h_last, w_out, bs[n - 1], yb, coef, dh)
+    else:
+        if n > 1:
+            zt = torch.bmm(_with_bias(w_out, bs[n - 1]).transpose(1, 2), h_last,
+                           out=_buffer(f"z{n - 1}", (k, w_out.shape[2], batch), like))
+        per_member, dz = LOSS_GRADS[spec.loss](zt, yb, coef)
+        if n > 1:
+            grads[-2], grads[-1] = _split_bias_grad(torch.bmm(dz, h_last.transpose(1, 2)))
+            dh = _back_matmul(w_out, dz, dh)
+
+    # backward through the hidden layers
+    for layer in range(n - 1, 0, -1):
+        if masks[layer - 1] is not None:
+            dh.mul_(masks[layer - 1])
+        dz = act.backward(dh, acts[layer - 1], pres[layer - 1])
+        if layer > 1:
+            grads[2 * layer - 2], grads[2 * layer - 1] = _split_bias_grad(
+                torch.bmm(dz, inputs[layer - 1].transpose(1, 2)))
+            dh = _back_matmul(ws[layer - 1], dz, _buffer(f"dh{layer - 1}", (k, ws[layer - 1].shape[1], batch), like))
+    if shared:  # all members' [x 1]^T dz at once: (d + 1, K * f0)
+        g = torch.mm(h_in, dz.reshape(k * f0, batch).t()).view(d + 1, k, f0)
+        db0 = g[d].contiguous()
+        dw0 = g[:d].permute(1, 0, 2)
+        if affine:  # d/dW of (x s + o) W = s x^T dz + o 1^T dz
+            dw0 = dw0 * scale.view(-1, 1, 1) + offset.view(-1, 1, 1) * db0.unsqueeze(1)
+        grads[0], grads[1] = dw0.contiguous(), db0
+    else:
+        grads[0], grads[1] = _split_bias_grad(torch.bmm(dz, h_in.transpose(1, 2)))
+
+    objective = per_member
+    pen = penalty(ws, spec.l1, spec.l2)
+    if pen is not None:
+        objective = per_member + pen
+        _add_penalty_grads(ws, grads, spec.l1, spec.l2, alive.to(like.dtype))
+    return objective, per_member, grads
+
+
+def _add_penalty_grads(ws: list[Tensor], grads: list[Tensor], l1: Optional[Tensor], l2: Optional[Tensor],
+                       alive: Tensor) -> None:
+    """d/dW of l1 |W| + l2/2 W^2 for alive members: l1 sign(W) + l2 W, added to the weight gradients."""
+    use_l1 = l1 is not None and bool((l1 != 0).any())
+    use_l2 = l2 is not None and bool((l2 != 0).any())
+    for i, w in enumerate(ws):
+        g = grads[2 * i]
+        if use_l1:
+            g = g + (l1.to(w.dtype) * alive).view(-1, 1, 1) * torch.sign(w)
+        if use_l2:
+            g = g + (l2.to(w.dtype) * alive).view(-1, 1, 1) * w
+        grads[2 * i] = g

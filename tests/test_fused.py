@@ -1,0 +1,148 @@
+"""The hand-written training step (trainlab.nn.fused) equals the autograd reference, case by case."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from trainlab.loop import TrainSpec, autograd_loss_and_grads, fit
+from trainlab.nn import fused
+from trainlab.nn.population import MemberInit, PopulationMLP
+from trainlab.optim import PopulationOptimizer
+
+K, B, D = 4, 12, 3
+ACTIVATIONS = ["identity", "relu", "leaky_relu", "tanh", "sigmoid", "elu", "selu", "gelu"]
+# (loss, classes): two-class cross-entropy takes the logit-difference head, three classes the general one
+LOSSES = [("cross_entropy", 2), ("cross_entropy", 3), ("mse_softmax", 3), ("mse_sigmoid", 2)]
+REL_TOL = 5e-6  # float32: max |fused - reference| relative to max |reference|, per tensor
+
+
+def _population(activation: str, classes: int, dropout: bool = False, affine: bool = False,
+                sizes: tuple[int, ...] = (D, 7, 4)) -> PopulationMLP:
+    kw = {}
+    if dropout:
+        kw |= {"p_input": torch.tensor([0.0, 0.1, 0.2, 0.3]), "p_hidden": torch.tensor([0.5, 0.0, 0.2, 0.1])}
+    if affine:
+        kw |= {"input_scale": torch.tensor([1.0, 0.5, 2.0, 1.5]), "input_offset": torch.tensor([0.0, -1.0, 0.3, 1.0])}
+    inits = [MemberInit(s, "normal", 0.7, "normal", 0.3) for s in range(K)]
+    return PopulationMLP.create([*sizes, classes], activation, inits, run_seed=11, **kw)
+
+
+def _spec(loss: str, penalties: bool) -> TrainSpec:
+    if not penalties:
+        return TrainSpec(loss=loss)
+    return TrainSpec(loss=loss, l1=torch.tensor([0.0, 0.01, 0.003, 0.02]), l2=torch.tensor([0.05, 0.0, 0.01, 0.2]))
+
+
+def _batch(classes: int, per_member: bool, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    shape = (K, B) if per_member else (B,)
+    return torch.randn(*shape, D, generator=g), torch.randint(0, classes, shape, generator=g)
+
+
+def _assert_matches(ref, got) -> None:
+    r_obj, r_loss, r_grads = ref
+    f_obj, f_loss, f_grads = got
+    assert len(f_grads) == len(r_grads)
+    for name, r, f in [("objective", r_obj, f_obj), ("loss", r_loss, f_loss)] + [
+            (f"grad[{i}]", r, f) for i, (r, f) in enumerate(zip(r_grads, f_grads))]:
+        assert f.shape == r.shape and f.dtype == r.dtype, name
+        err = (f - r).abs().max().item()
+        assert err <= REL_TOL * max(r.abs().max().item(), 1e-3), f"{name}: max error {err:.3g}"
+
+
+@pytest.mark.parametrize("per_member", [False, True], ids=["shared_x", "member_x"])
+@pytest.mark.parametrize("penalties", [False, True], ids=["nopen", "l1l2"])
+@pytest.mark.parametrize("dropout", [False, True], ids=["nodrop", "drop"])
+@pytest.mark.parametrize("loss,classes", LOSSES)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_fused_matches_autograd(activation, loss, classes, dropout, penalties, per_member):
+    pop = _population(activation, classes, dropout)
+    spec = _spec(loss, penalties)
+    assert fused.supports(pop, spec)
+    x, y = _batch(classes, per_member)
+    alive = torch.ones(K, dtype=torch.bool)
+    params = pop.parameters()
+    _assert_matches(autograd_loss_and_grads(pop, params, x, y, spec, 5, alive),
+                    fused.loss_and_grads(pop, params, x, y, spec, 5, alive))
+
+
+@pytest.mark.parametrize("per_member", [False, True], ids=["shared_x", "member_x"])
+@pytest.mark.parametrize("dropout", [False, True], ids=["nodrop", "drop"])
+@pytest.mark.parametrize("classes", [2, 3])
+def test_input_scale_offset(classes, dropout, per_member):
+    pop = _population("tanh", classes, dropout, affine=True)
+    x, y = _batch(classes, per_member, seed=1)
+    alive = torch.ones(K, dtype=torch.bool)
+    spec = TrainSpec()
+    _assert_matches(autograd_loss_and_grads(pop, pop.parameters(), x, y, spec, 2, alive),
+                    fused.loss_and_grads(pop, pop.parameters(), x, y, spec, 2, alive))
+
+
+@pytest.mark.parametrize("sizes", [(D,), (D, 5), (D, 6, 5, 4)], ids=["linear", "one_hidden", "three_hidden"])
+@pytest.mark.parametrize("classes", [2, 3])
+def test_depths(sizes, classes):
+    pop = _population("relu", classes, dropout=True, sizes=sizes)
+    x, y = _batch(classes, False, seed=2)
+    alive = torch.ones(K, dtype=torch.bool)
+    spec = _spec("cross_entropy", True)
+    _assert_matches(autograd_loss_and_grads(pop, pop.parameters(), x, y, spec, 9, alive),
+                    fused.loss_and_grads(pop, pop.parameters(), x, y, spec, 9, alive))
+
+
+@pytest.mark.parametrize("per_member", [False, True], ids=["shared_x", "member_x"])
+@pytest.mark.parametrize("classes", [2, 3])
+def test_frozen_member_touches_no_one(classes, per_member):
+    """A frozen member with NaN weights: the others' numbers are bit-identical to a run where it is
+    healthy, and match the reference; its objective is its own (nothing shared is summed)."""
+    x, y = _batch(classes, per_member, seed=3)
+    spec = _spec("cross_entropy", True)
+    alive = torch.tensor([True, True, False, True])
+    healthy = _population("relu", classes, dropout=True)
+    broken = _population("relu", classes, dropout=True)
+    broken.weights[0][2] = float("nan")
+    h = fused.loss_and_grads(healthy, healthy.parameters(), x, y, spec, 4, alive)
+    b = fused.loss_and_grads(broken, broken.parameters(), x, y, spec, 4, alive)
+    others = [0, 1, 3]
+    for th, tb in zip([h[0], h[1]] + h[2], [b[0], b[1]] + b[2]):
+        assert torch.equal(th[others], tb[others])
+    assert torch.isnan(b[0][2])
+    ref = autograd_loss_and_grads(healthy, healthy.parameters(), x, y, spec, 4, alive)
+    _assert_matches(ref, h)
+    for g in h[2]:  # a frozen member's gradient is zero, as autograd's
+        assert torch.all(g[2] == 0)
+
+
+def test_repeat_calls_identical():
+    """Scratch buffers are reused between calls: nothing of one call leaks into the next."""
+    pop = _population("relu", 2, dropout=True)
+    x, y = _batch(2, False)
+    alive = torch.ones(K, dtype=torch.bool)
+    first = fused.loss_and_grads(pop, pop.parameters(), x, y, TrainSpec(), 1, alive)
+    other = _population("tanh", 2)
+    fused.loss_and_grads(other, other.parameters(), x * 3, y, TrainSpec(), 2, alive)
+    again = fused.loss_and_grads(pop, pop.parameters(), x, y, TrainSpec(), 1, alive)
+    for a, b in zip([first[0], first[1]] + first[2], [again[0], again[1]] + again[2]):
+        assert torch.equal(a, b)
+    fused.release()
+
+
+@pytest.mark.parametrize("activation", ["prelu", "maxout"])
+def test_unsupported_falls_back(activation):
+    pop = _population(activation, 2)
+    assert not fused.supports(pop, TrainSpec())
+
+
+def test_fit_fused_equals_fit_autograd(monkeypatch):
+    """Training 40 minibatch steps with dropout through fit gives the same weights either way."""
+    x, y = _batch(2, False, seed=4)
+    x, y = torch.cat([x] * 4), torch.cat([y] * 4)
+    spec = TrainSpec(steps=40, batch_size=16, eval_every=20, l2=torch.full((K,), 0.01))
+    results = []
+    for use_fused in (True, False):
+        if not use_fused:
+            monkeypatch.setattr(fused, "supports", lambda model, spec: False)
+        pop = _population("relu", 2, dropout=True)
+        opt = PopulationOptimizer("momentum", pop.parameters(), {"lr": torch.full((K,), 0.05)})
+        results.append(fit(pop, opt, (x, y), None, spec).model.parameters())
+    for a, b in zip(*results):
+        assert (a - b).abs().max().item() < 1e-5
