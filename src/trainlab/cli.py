@@ -160,6 +160,58 @@ def report(folder: Path = typer.Argument(..., help="a study folder or a `lab all
     console.print(f"report: {write_report(folder)}")
 
 
+@app.command()
+def doctor(
+    config: Optional[Path] = typer.Argument(None, help="YAML config to check (its first member)"),
+    overrides: Optional[List[str]] = typer.Argument(None, help="dotted overrides, e.g. model.init.std=1"),
+    python: Optional[str] = typer.Option(None, "--python", help="FILE.py:FUNCTION returning (model, optimizer, batches[, loss_fn])"),
+    steps: int = typer.Option(100, "--steps", min=1, help="steps of the short training probe"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="also write the report as JSON here"),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
+) -> None:
+    """Pre-training checks: loss at init, inputs, init scale, overfit one small batch, a short probe.
+
+    Exits 1 when any finding is an error, 2 on a bad config.
+    """
+    from trainlab.diag_cli import doctor_main
+    from trainlab.runner import set_threads
+    from trainlab.torch_setup import build_from_path
+
+    _check_device(device)
+    set_threads(threads)
+    rc = doctor_main(str(config) if config else None, python, build=lambda p: build_from_path(p, list(overrides or [])),
+                     steps=steps, json_out=json_out, console=console)
+    raise typer.Exit(rc)
+
+
+@app.command("lr-find")
+def lr_find_cmd(
+    config: Optional[Path] = typer.Argument(None, help="YAML config (its first member)"),
+    overrides: Optional[List[str]] = typer.Argument(None, help="dotted overrides"),
+    python: Optional[str] = typer.Option(None, "--python", help="FILE.py:FUNCTION returning (model, optimizer, batches[, loss_fn])"),
+    out: Optional[Path] = typer.Option(None, "--out", help="folder for lr_find.png and lr_find.json (default runs/lr-find-<timestamp>)"),
+    lr_min: float = typer.Option(1e-7, "--lr-min", help="start of the exponential ramp"),
+    lr_max: float = typer.Option(10.0, "--lr-max", help="end of the exponential ramp"),
+    steps: int = typer.Option(100, "--steps", min=2, help="ramp steps"),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
+) -> None:
+    """LR range test: exponential ramp, smoothed loss, a suggestion robust to early spikes, a plot.
+
+    The model's weights and the optimizer state are restored afterwards.
+    """
+    from trainlab.diag_cli import lr_find_main
+    from trainlab.runner import set_threads
+    from trainlab.torch_setup import build_from_path
+
+    _check_device(device)
+    set_threads(threads)
+    rc = lr_find_main(str(config) if config else None, python, build=lambda p: build_from_path(p, list(overrides or [])),
+                      out=out or default_out("lr-find"), lr_min=lr_min, lr_max=lr_max, steps=steps, console=console)
+    raise typer.Exit(rc)
+
+
 def main() -> None:
     """Entry point: maps errors to exit codes."""
     try:
