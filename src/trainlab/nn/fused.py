@@ -22,8 +22,9 @@ so nothing of it reaches another member.
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -42,17 +43,23 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 @dataclass(frozen=True)
 class ActGrad:
-    """One activation: ``forward(z, out)`` writes act(z) into ``out`` (a strided view is fine) and
-    ``backward(dh, a, z)`` -> dz, where a = act(z); it may overwrite dh, never a or z."""
+    """One activation: ``forward(z, out)`` writes act(z) into ``out``, which may be z itself (in
+    place) or a strided view; ``backward(dh, a, z)`` -> dz, where a = act(z); it may overwrite dh,
+    never a or z. ``needs_z``: backward reads z, so forward must not overwrite it."""
 
     forward: Callable[[Tensor, Tensor], Tensor]
     backward: Callable[[Tensor, Tensor, Tensor], Tensor]
+    needs_z: bool = False
+
+
+def _identity(z: Tensor, out: Tensor) -> Tensor:
+    return z if out.data_ptr() == z.data_ptr() else out.copy_(z)
 
 
 # Backward from the output a where that is exact (a > 0 iff z > 0; tanh' = 1 - a^2; ...), as
 # autograd itself does for these; ELU/SELU/GELU read z (ELU from a would lose precision near -1).
 ACT_GRADS: dict[str, ActGrad] = {
-    "identity": ActGrad(lambda z, out: out.copy_(z), lambda g, a, z: g),
+    "identity": ActGrad(_identity, lambda g, a, z: g),
     "relu": ActGrad(lambda z, out: torch.clamp_min(z, 0.0, out=out),  # = torch.relu, NaN included
                     lambda g, a, z: aten.threshold_backward.grad_input(g, a, 0.0, grad_input=g)),
     "leaky_relu": ActGrad(lambda z, out: aten.leaky_relu.out(z, LEAKY_SLOPE, out=out),
@@ -62,41 +69,63 @@ ACT_GRADS: dict[str, ActGrad] = {
     "sigmoid": ActGrad(lambda z, out: torch.sigmoid(z, out=out),
                        lambda g, a, z: aten.sigmoid_backward.grad_input(g, a, grad_input=g)),
     "elu": ActGrad(lambda z, out: aten.elu.out(z, 1.0, 1.0, 1.0, out=out),
-                   lambda g, a, z: aten.elu_backward(g, 1.0, 1.0, 1.0, False, z)),
+                   lambda g, a, z: aten.elu_backward(g, 1.0, 1.0, 1.0, False, z), needs_z=True),
     "selu": ActGrad(lambda z, out: aten.elu.out(z, SELU_ALPHA, SELU_SCALE, 1.0, out=out),  # = F.selu
-                    lambda g, a, z: aten.elu_backward(g, SELU_ALPHA, SELU_SCALE, 1.0, False, z)),
+                    lambda g, a, z: aten.elu_backward(g, SELU_ALPHA, SELU_SCALE, 1.0, False, z), needs_z=True),
     # gelu.out into a strided view returns garbage in torch 2.13: compute, then copy
-    "gelu": ActGrad(lambda z, out: out.copy_(F.gelu(z)), lambda g, a, z: aten.gelu_backward(g, z)),
+    "gelu": ActGrad(lambda z, out: out.copy_(F.gelu(z)), lambda g, a, z: aten.gelu_backward(g, z), needs_z=True),
 }
 
 
-# ---- reusable buffers ------------------------------------------------------------------------
+# ---- reusable buffers and per-tensor memos ---------------------------------------------------------
 _tls = threading.local()
-_MAX_BUFFERS = 64
+_MAX_ENTRIES = 64
 
 
-def _buffer(name: str, shape: tuple[int, ...], like: Tensor, ones_row: bool = False) -> Tensor:
+def _store(name: str) -> dict:
+    d = getattr(_tls, name, None)
+    if d is None or len(d) >= _MAX_ENTRIES:
+        d = {}
+        setattr(_tls, name, d)
+    return d
+
+
+def _ones_last_row(t: Tensor) -> None:
+    t.select(-2, t.shape[-2] - 1).fill_(1.0)
+
+
+def _buffer(name: str, shape: tuple[int, ...], like: Tensor,
+            init: Optional[Callable[[Tensor], None]] = None) -> Tensor:
     """A per-thread scratch tensor, reused from step to step: fresh multi-MB allocations cost page
     faults every step (glibc hands them back to the OS). Only intermediates live here, never a
-    returned value. ``ones_row`` fills the last row of dim 1 with ones once, at creation: it
-    carries the bias through the GEMMs."""
-    bufs = getattr(_tls, "bufs", None)
-    if bufs is None:
-        bufs = _tls.bufs = {}
+    returned value. ``init`` runs once, at creation (e.g. the ones row that carries the bias)."""
+    bufs = _store("bufs")
     key = (name, shape, like.dtype, like.device)
     t = bufs.get(key)
     if t is None:
-        if len(bufs) >= _MAX_BUFFERS:
-            bufs.clear()
         t = bufs[key] = torch.empty(shape, dtype=like.dtype, device=like.device)
-        if ones_row:
-            t[:, -1].fill_(1.0)
+        if init is not None:
+            init(t)
     return t
 
 
+def _memo(t: Tensor, what: str, fn: Callable[[Tensor], Any]) -> Any:
+    """``fn(t)``, recomputed only when ``t`` is another tensor or was changed in place (its version
+    counter moved): the per-member rates, scales and labels rarely change, and each check costs a
+    few ops and a sync per step."""
+    memo = _store("memo")
+    key = (id(t), what)
+    hit = memo.get(key)
+    if hit is not None and hit[0]() is t and hit[1] == t._version:
+        return hit[2]
+    val = fn(t)
+    memo[key] = (weakref.ref(t), t._version, val)
+    return val
+
+
 def release() -> None:
-    """Free this thread's scratch buffers (``fit`` calls it when training ends)."""
-    _tls.bufs = {}
+    """Free this thread's scratch buffers and memos (``fit`` calls it when training ends)."""
+    _tls.bufs, _tls.memo = {}, {}
 
 
 # ---- losses on feature-major logits zT (K, C, B) --------------------------------------------
@@ -162,7 +191,7 @@ def _dropout_scale_t(model: PopulationMLP, p: Tensor, step: int, salt: int, batc
                      like: Tensor) -> Optional[Tensor]:
     """keep / (1 - p) as (K, width, B), from the same counters as ``PopulationMLP._dropout``
     (drawn in its (K, B, width) order, then transposed), or None when no member drops out."""
-    if not bool((p > 0).any()):
+    if not _memo(p, "any>0", lambda t: bool((t > 0).any())):
         return None
     u = counter_uniform(model.dropout_keys, step, salt, (batch, width), device=like.device)
     pk = p.to(like.dtype).view(-1, 1, 1)
@@ -171,13 +200,25 @@ def _dropout_scale_t(model: PopulationMLP, p: Tensor, step: int, salt: int, batc
 
 
 def _affine(model: PopulationMLP) -> bool:
-    return bool((model.input_scale != 1).any()) or bool((model.input_offset != 0).any())
+    return (_memo(model.input_scale, "any!=1", lambda t: bool((t != 1).any()))
+            or _memo(model.input_offset, "any!=0", lambda t: bool((t != 0).any())))
 
 
-def _with_bias(w: Tensor, b: Tensor) -> Tensor:
-    """[W; b] as (K, fan_in + 1, fan_out): with a ones row appended to the input, one GEMM adds the
-    bias, and the weight GEMM of backward yields the bias gradient as its last row."""
-    return torch.cat([w, b.unsqueeze(1)], dim=1)
+def _init_weights_t(t: Tensor) -> None:
+    t.zero_()
+    t[:, -1, -1] = 1.0
+
+
+def _weights_t(name: str, w: Tensor, b: Tensor, ones_out: bool) -> Tensor:
+    """[W^T | b] (K, fan_out, fan_in + 1) in a reused buffer, ready for ``W^T @ [h; 1]``: with a ones
+    row appended to the input, the GEMM adds the bias, and backward's weight GEMM yields the bias
+    gradient as its last column. ``ones_out`` adds the row (0, ..., 0, 1), so the GEMM also writes
+    the ones row of the next layer's input (exactly 1.0): the activation then runs in place."""
+    k, fan_in, fan_out = w.shape
+    wt = _buffer(name, (k, fan_out + ones_out, fan_in + 1), w, _init_weights_t if ones_out else None)
+    wt[:, :fan_out, :fan_in].copy_(w.transpose(1, 2))
+    wt[:, :fan_out, fan_in].copy_(b)
+    return wt
 
 
 def _split_bias_grad(g: Tensor) -> tuple[Tensor, Tensor]:
@@ -201,15 +242,23 @@ def _binary_ce_head(h_aug: Tensor, w: Tensor, b: Tensor, y: Tensor, coef: Tensor
     """Output layer plus cross-entropy for two classes, through the logit difference d = z1 - z0:
     the softmax of two logits is sigmoid(d) and -log p_y = softplus(+-d), so the head computes one
     row instead of two and skips log_softmax. Returns loss (K,), dW, db and dh (written in ``dh``)."""
-    wd = torch.cat([w[:, :, 1] - w[:, :, 0], (b[:, 1] - b[:, 0]).unsqueeze(1)], dim=1)  # (K, in + 1)
-    d = torch.bmm(wd.unsqueeze(1), h_aug).squeeze(1)  # (K, B)
-    yf = y.to(d.dtype)
-    loss = F.softplus(d * (1.0 - 2.0 * yf)).mean(-1)  # y=0: softplus(d); y=1: softplus(-d)
-    g = torch.sigmoid(d).sub_(yf).mul_(coef.view(-1, 1))  # dz1 = p1 - y1 (scaled); dz0 = -dz1
-    gw = torch.bmm(g.unsqueeze(1), h_aug.transpose(1, 2)).squeeze(1)  # (K, in + 1): [h^T g | sum g]
-    dw = torch.stack([-gw[:, :-1], gw[:, :-1]], dim=2)
-    db = torch.stack([-gw[:, -1], gw[:, -1]], dim=1)
-    torch.mul(wd[:, :-1].unsqueeze(-1), g.unsqueeze(1), out=dh)  # W @ dz = (w1 - w0) g
+    k, fan_in = w.shape[0], w.shape[1]
+    wd = _buffer("wd", (k, 1, fan_in + 1), w)  # [w1 - w0 | b1 - b0]
+    torch.sub(w[:, :, 1], w[:, :, 0], out=wd[:, 0, :fan_in])
+    torch.sub(b[:, 1], b[:, 0], out=wd[:, 0, fan_in])
+    batch = h_aug.shape[2]
+    d = torch.bmm(wd, h_aug, out=_buffer("d", (k, 1, batch), w))  # (K, 1, B)
+    yf = _memo(y, "float", lambda t: t.to(d.dtype))
+    sign = _memo(y, "1-2y", lambda t: 1.0 - 2.0 * t.to(d.dtype))
+    sd = torch.mul(d, sign.unsqueeze(-2), out=_buffer("sd", (k, 1, batch), w))
+    loss = aten.softplus.out(sd, 1.0, 20.0, out=sd).mean((1, 2))  # y=0: softplus(d); y=1: softplus(-d)
+    g = torch.sigmoid(d, out=_buffer("g", (k, 1, batch), w))
+    g.sub_(yf.unsqueeze(-2)).mul_(coef)  # dz1 = p1 - y1 (scaled); dz0 = -dz1
+    gw = torch.bmm(g, h_aug.transpose(1, 2))  # (K, 1, in + 1): [h^T g | sum g]
+    pm = torch.tensor([-1.0, 1.0], dtype=w.dtype, device=w.device)  # (dz0, dz1) = (-g, g)
+    dw = gw[:, 0, :fan_in].unsqueeze(-1) * pm
+    db = gw[:, 0, fan_in:] * pm
+    torch.mul(wd[:, 0, :fan_in].unsqueeze(-1), g, out=dh)  # W @ dz = (w1 - w0) g
     return loss, dw, db, dh
 
 
@@ -227,19 +276,22 @@ def loss_and_grads(model: PopulationMLP, params: list[Tensor], xb: Tensor, yb: T
     scale = model.input_scale.to(like.dtype)
     offset = model.input_offset.to(like.dtype)
 
-    # layer 0: one GEMM over all members when they share x, else a batched GEMM on their inputs
+    # layer 0: one GEMM over all members when they share x, else a batched GEMM on their inputs.
+    # Each GEMM of a hidden layer writes (K, width + 1, B): its pre-activation plus the ones row.
     drop_in = _dropout_scale_t(model, model.p_input, step, 0, batch, d, like)
     shared = xb.dim() == 2 and drop_in is None
     f0 = ws[0].shape[2]
+    rows0 = f0 + (n > 1)
     if shared:
         w0, b0 = ws[0], bs[0]
         if affine:  # (x s + o) W + b = x (s W) + (b + o 1^T W): no K copies of x
             w0, b0 = w0 * scale.view(-1, 1, 1), b0 + offset.view(-1, 1) * w0.sum(1)
-        h_in = torch.cat([xb.t(), xb.new_ones(1, batch)])  # (d + 1, B)
-        w0_flat = _with_bias(w0, b0).transpose(1, 2).reshape(k * f0, d + 1)
-        zt = torch.mm(w0_flat, h_in, out=_buffer("z0", (k * f0, batch), like)).view(k, f0, batch)
+        h_in = _buffer("x", (d + 1, batch), like, _ones_last_row)  # [x^T; 1]
+        h_in[:d].copy_(xb.t())
+        w0_flat = _weights_t("w0", w0, b0, n > 1).view(k * rows0, d + 1)
+        zt = torch.mm(w0_flat, h_in, out=_buffer("z0", (k * rows0, batch), like)).view(k, rows0, batch)
     else:
-        h_in = _buffer("h0", (k, d + 1, batch), like, ones_row=True)
+        h_in = _buffer("x", (k, d + 1, batch), like, _ones_last_row)
         h = xb
         if affine:
             h = h * scale.view(-1, 1, 1) + offset.view(-1, 1, 1)
@@ -247,26 +299,32 @@ def loss_and_grads(model: PopulationMLP, params: list[Tensor], xb: Tensor, yb: T
             torch.mul(h.transpose(-1, -2), drop_in, out=h_in[:, :d])
         else:
             h_in[:, :d].copy_(h.transpose(-1, -2))
-        zt = torch.bmm(_with_bias(ws[0], bs[0]).transpose(1, 2), h_in, out=_buffer("z0", (k, f0, batch), like))
+        zt = torch.bmm(_weights_t("w0", ws[0], bs[0], n > 1), h_in,
+                       out=_buffer("z0", (k, rows0, batch), like))
 
-    # hidden activations: inputs of each next layer (ones row appended), act outputs, pre-acts, masks
+    # hidden activations, in place where backward can do without z: the inputs of each next layer
+    # (ones row included), activation outputs, pre-activations, dropout masks
     inputs, acts, pres, masks = [h_in], [], [], []
     for layer in range(1, n):
-        width = zt.shape[1]
-        h_aug = _buffer(f"h{layer}", (k, width + 1, batch), like, ones_row=True)
+        width = zt.shape[1] - 1
+        z = zt[:, :width]
         mask = _dropout_scale_t(model, model.p_hidden, step, layer, batch, width, like)
+        h_aug = zt
+        if act.needs_z or mask is not None:
+            h_aug = _buffer(f"h{layer}", (k, width + 1, batch), like, _ones_last_row)
         if mask is None:
-            a = act.forward(zt, h_aug[:, :width])
+            a = act.forward(z, h_aug[:, :width])
         else:
-            a = act.forward(zt, _buffer(f"a{layer}", (k, width, batch), like))
+            a = act.forward(z, _buffer(f"a{layer}", (k, width, batch), like) if act.needs_z else z)
             torch.mul(a, mask, out=h_aug[:, :width])
         inputs.append(h_aug)
         acts.append(a)
-        pres.append(zt)
+        pres.append(z)
         masks.append(mask)
         if layer < n - 1:
-            zt = torch.bmm(_with_bias(ws[layer], bs[layer]).transpose(1, 2), h_aug,
-                           out=_buffer(f"z{layer}", (k, ws[layer].shape[2], batch), like))
+            rows = ws[layer].shape[2] + 1
+            zt = torch.bmm(_weights_t(f"w{layer}", ws[layer], bs[layer], True), h_aug,
+                           out=_buffer(f"z{layer}", (k, rows, batch), like))
 
     # output layer and loss; coef = alive / B puts frozen members' gradients to zero
     coef = (alive.to(like.dtype) / batch).view(-1, 1, 1)
@@ -277,7 +335,7 @@ def loss_and_grads(model: PopulationMLP, params: list[Tensor], xb: Tensor, yb: T
         per_member, grads[-2], grads[-1], dh = _binary_ce_head(h_last, w_out, bs[n - 1], yb, coef, dh)
     else:
         if n > 1:
-            zt = torch.bmm(_with_bias(w_out, bs[n - 1]).transpose(1, 2), h_last,
+            zt = torch.bmm(_weights_t(f"w{n - 1}", w_out, bs[n - 1], False), h_last,
                            out=_buffer(f"z{n - 1}", (k, w_out.shape[2], batch), like))
         per_member, dz = LOSS_GRADS[spec.loss](zt, yb, coef)
         if n > 1:
