@@ -190,7 +190,8 @@ def dead_relu_population(st: Settings) -> PopulationPlan:
     cfg = _config({}, {"name": "sgd", "lr": LAB_LR}, LAB_STEPS, EVAL_EVERY, st.seeds, bias=DEAD_BIAS)
     b = _Builder("dead_relu", st.seeds)
     b.add("breaker", DEAD_RELU, {"model.init.std": SIGMA_REF},
-          why=f"every bias starts at {DEAD_BIAS:g}: most ReLUs output 0 on every input and get no gradient")
+          why=f"every bias starts at {DEAD_BIAS:g}: a ReLU whose weighted input never exceeds {-DEAD_BIAS:g} outputs 0 "
+              "on every point and gets no gradient")
     return PopulationPlan("dead_relu", cfg, b.members, b.groups)
 
 

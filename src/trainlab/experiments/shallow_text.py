@@ -92,6 +92,12 @@ def observations(s: dict[str, Any], exponent: Optional[float]) -> list[str]:
                        f"in {r['regime_share']:.0%} of seeds, val acc {_stat(r['val_acc'])}; minus sigma = "
                        f"{d['sigma']:g}, paired over seeds: {_stat(d['val_acc_diff'])}"
                        f"{'' if d['val_acc_diff']['conclusive'] else ' (not conclusive)'}.")
+    labels = {r["name"]: r["label"] for r in s["schemes"]}
+    pairs = [f"{labels[r['name']]} - {labels.get(p['vs'], p['vs'])}: {_stat(p['diff'])}"
+             f"{'' if p['diff']['conclusive'] else ' (not conclusive)'}"
+             for r in s["schemes"] for p in r.get("paired", []) if p["metric"] == "val_acc" and p["vs"] in labels]
+    if pairs:
+        obs.append(f"Val accuracy differences paired over {s['seeds']} seeds: " + "; ".join(pairs) + ".")
     obs += scaling_observations(s["data_scaling"])
     obs += [f"Breaker '{b['name']}': {b['note']}." for b in s["breakers"]]
     return obs
@@ -108,6 +114,14 @@ def scaling_observations(rows: list[dict[str, Any]]) -> list[str]:
         out.append(f"Scaling the inputs by f with sigma = {SIGMA_REF:g} gives the same logits at init as sigma = "
                    f"{SIGMA_REF:g} * f^(1/3) (zero biases, 3 weight layers; measured on the same seeds: largest "
                    f"relative difference of the loss at init {worst:.1g}). After training: " + "; ".join(parts) + ".")
+        worse = [r["factor"] for r in lab if r["sweep_val_acc_at_equivalent_sigma"] is not None
+                 and r["val_acc"]["median"] is not None
+                 and r["val_acc"]["median"] < r["sweep_val_acc_at_equivalent_sigma"] - PLATEAU_TOL]
+        if worse:
+            out.append("The effect matches at init only: after training, scaling the data hurts more than the "
+                       f"init-equivalent sigma at f = {', '.join(f'{f:g}' for f in worse)} (val acc more than "
+                       f"{PLATEAU_TOL} below the sweep), since a data scale acts on the first layer alone, and that "
+                       "layer's gradient scales with f as well.")
     raw = next((r for r in rows if r["transform"] == "centred at (10, 10), raw" and r["setup"].startswith("lab")), None)
     std = next((r for r in rows if r["transform"] == "centred at (10, 10), standardized"
                 and r["setup"].startswith("lab")), None)
