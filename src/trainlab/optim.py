@@ -11,6 +11,7 @@ L2 *penalty in the loss* is in ``trainlab.regularize``.
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -25,8 +26,21 @@ def _v(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return t.view(-1, *([1] * (like.dim() - 1)))
 
 
+_ANY_MEMO: dict[int, tuple[weakref.ref, int, bool]] = {}
+
+
 def _any(t: torch.Tensor) -> bool:
-    return bool((t != 0).any())
+    """Whether any member's value is nonzero. Memoized per tensor and version counter (an in-place
+    change recomputes it): hyperparameters rarely change, and each check costs ops and a sync,
+    a dozen per step."""
+    hit = _ANY_MEMO.get(id(t))
+    if hit is not None and hit[0]() is t and hit[1] == t._version:
+        return hit[2]
+    val = bool((t != 0).any())
+    if len(_ANY_MEMO) > 256:
+        _ANY_MEMO.clear()
+    _ANY_MEMO[id(t)] = (weakref.ref(t), t._version, val)
+    return val
 
 
 def _sgd_step(p, g, st, hp, t, lr, nesterov: bool):
@@ -145,11 +159,12 @@ class PopulationOptimizer:
         self.member_t += 1.0 if alive is None else alive.to(self.member_t.dtype)
         t = self.member_t
         out = []
+        some_frozen = alive is not None and not bool(alive.all())
         for i, (p, g) in enumerate(zip(params, grads)):
             st = self.state[i]
             old = dict(st)
             new = self.kind.step(p, g, st, self.hp, t, lr)
-            if alive is not None and not bool(alive.all()):
+            if some_frozen:
                 keep = _v(alive, p)
                 new = torch.where(keep, new, p)
                 for key, val in st.items():
