@@ -42,7 +42,8 @@ from trainlab.store_io import atomic_dir, write_json_atomic
 
 SCHEMA_VERSION = 1
 # These nets are tiny (widths 2-6): one thread avoids thread hand-off costs that, on a busy 2-core
-# machine, made a training step 40x slower with 2 threads (benchmarks/README.md, "shallow study").
+# machine, made a training step about 20x slower with 2 threads (K=688: 5 ms vs 90-110 ms per step;
+# benchmarks/README.md, "shallow study"). --threads N overrides it.
 DEFAULT_THREADS = 1
 
 
