@@ -5,7 +5,7 @@ per-member values (``model.init.std``, ``model.init.scheme``, ``data.scale``, ``
 ``optim.lr``). Every group uses member seeds 0..S-1, so seed s of one group and seed s of another
 share their random streams: comparisons between groups are paired over seeds.
 
-Populations (``POPULATIONS`` below):
+Populations (``plan()`` builds them, in this order):
 
 - ``lab``: the lab's circles at the origin, SGD lr 0.1 full batch, 1000 steps. The sigma sweep
   (grid over ``model.init.std`` x seeds), the named init schemes, data scaling via ``data.scale``,
