@@ -136,3 +136,14 @@ def test_findings_sort_errors_first_and_reject_unknown_codes() -> None:
     with pytest.raises(ValueError):
         Finding("no_such_code", "warning", 1, None, "m", "f")
     assert make_finding("nonfinite_loss", 1, "m", value=math.nan).to_dict()["value"] is None
+
+
+def test_docs_embed_the_code_table_verbatim() -> None:
+    """docs/diagnostics.md shows CODES as they are: regenerate it with findings.codes_markdown()."""
+    from pathlib import Path
+
+    from trainlab.findings import codes_markdown
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "diagnostics.md").read_text()
+    embedded = doc.split("<!-- codes:start -->\n", 1)[1].split("\n<!-- codes:end -->", 1)[0]
+    assert embedded == codes_markdown()

@@ -190,3 +190,33 @@ def test_print_report_runs() -> None:
     print_report(doctor(mlp()), console)
     text = console.export_text()
     assert "loss at init" in text and "overfit 32 samples: yes" in text
+
+
+def test_doctor_main_exit_codes_and_json(target_file: Path, tmp_path: Path) -> None:
+    from trainlab.diag_cli import doctor_main
+
+    console = Console(record=True, width=200)
+    assert doctor_main(python=f"{target_file}:make", steps=10, overfit_steps=50, console=console,
+                       json_out=tmp_path / "doctor.json") in (0, 1)
+    import json
+    assert "findings" in json.loads((tmp_path / "doctor.json").read_text())
+    torch.manual_seed(0)
+    zero = init_all(mlp(), nn.init.zeros_, bias=0.0)
+    built = (zero, torch.optim.Adam(zero.parameters(), 1e-2), circles())
+    assert doctor_main(built=built, steps=20, overfit_steps=20, console=console) == 1
+    assert doctor_main(python=f"{target_file}:nope", console=console) == 2
+    assert doctor_main(console=console) == 2
+    assert doctor_main(target="cfg.yaml", console=console) == 2  # no builder passed
+    assert doctor_main(target="cfg.yaml", build=lambda path: built, steps=5, overfit_steps=5,
+                       console=console) == 1
+    assert "error:" in console.export_text()
+
+
+def test_lr_find_main_writes_plot_and_json(target_file: Path, tmp_path: Path) -> None:
+    from trainlab.diag_cli import lr_find_main
+
+    console = Console(record=True, width=200)
+    assert lr_find_main(python=f"{target_file}:make", out=tmp_path, steps=50, console=console) == 0
+    assert (tmp_path / "lr_find.png").stat().st_size > 0 and (tmp_path / "lr_find.json").exists()
+    assert "suggested lr" in console.export_text()
+    assert lr_find_main(python=f"{target_file}:make", lr_min=1.0, lr_max=0.1, console=console) == 2

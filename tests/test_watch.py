@@ -210,3 +210,50 @@ def test_findings_are_deduplicated_and_counted() -> None:
     hits = [f for f in w.findings if f.code == "unnormalized_inputs"]
     assert len(hits) == 1
     assert (hits[0].count, hits[0].first_step, hits[0].step) == (20, 1, 20)  # measured steps 1-20
+
+
+@pytest.mark.parametrize("width", [8, 400])  # 400x400 is measured on a strided subsample
+def test_update_ratio_and_grad_norm_match_a_direct_computation(width: int) -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(),
+                          nn.Linear(width, 2))
+    x, y = data("mlp")
+    lr = 1e-3
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    with watch(model, opt) as w:
+        expected = []
+        for _ in range(3):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            w.step(loss)
+            g, wt = model[2].weight.grad, model[2].weight.detach()
+            expected.append((lr * g.norm() / wt.norm()).item())
+            assert w.last_measurement["grad/2"] == pytest.approx(g.norm().item(), rel=1e-5)
+            opt.step()
+        w.step(loss.detach())  # the ratio of step 3 is collected at the next measured step
+    rel = 1e-4 if width == 8 else 0.05
+    assert w.update_ratios["2"] == pytest.approx(expected, rel=rel)
+
+
+def _rows(kind: str) -> nn.Module:
+    model = nn.Sequential(nn.Linear(200, 8), nn.Tanh(), nn.Linear(8, 2))
+    with torch.no_grad():
+        first = model[0]
+        if kind in ("constant", "screen_only"):
+            first.weight.fill_(0.05)
+            first.bias.fill_(0.1)
+        if kind == "screen_only":  # rows differ only in column 1, which the screen skips
+            first.weight[:, 1] = torch.arange(8.0)
+    return model
+
+
+@pytest.mark.parametrize("kind,expect", [("random", False), ("constant", True), ("screen_only", False)])
+def test_symmetric_init_screen_is_confirmed_on_the_full_weights(kind: str, expect: bool) -> None:
+    model = _rows(kind)
+    x, y = torch.randn(32, 200), torch.randint(0, 2, (32,))
+    with watch(model, schedule=lambda s: s == 1) as w:
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        w.step(loss)
+    assert ("symmetric_init" in codes_of(w.findings)) is expect

@@ -72,7 +72,8 @@ CODES: dict[str, CodeSpec] = {
         "connections, or use fewer layers", {"abs_norm": 1e-8}),
     "dead_units": CodeSpec(
         "warning", 0.75, "> 75% of a ReLU layer's units are never active (output 0) on every one "
-        "of at least 128 samples seen",
+        "of at least 128 samples seen (conv: per channel; models with functional F.relu only: "
+        "input features of the 2nd+ weight layers that are exactly 0)",
         "CS231n ('as much as 40% of your network can be dead' with a high learning rate); "
         "Karpathy 2016 'Yes you should understand backprop'",
         "initialize biases at 0 (or 0.01), use He init, lower the learning rate, or use "
@@ -134,7 +135,8 @@ CODES: dict[str, CodeSpec] = {
     "grad_accumulation": CodeSpec(
         "error", 1e-3, "a layer's .grad holds more than this step's backward passes put there: "
         "the part not explained by a scaled copy of this step's fresh gradient exceeds 1e-3 of "
-        "its norm, or .grad is > 1.001x the fresh gradient",
+        "its norm, or .grad is > 1.001x the fresh gradient (on a fixed strided sample of up to "
+        "16k elements)",
         "PyTorch autograd semantics: .grad accumulates until zero_grad()",
         "call optimizer.zero_grad() (or model.zero_grad()) once per step, before backward()"),
     "init_scale": CodeSpec(
@@ -245,3 +247,13 @@ def codes_of(findings: Iterable[Finding], min_severity: str = "info") -> set[str
     """The set of codes at or above ``min_severity``."""
     floor = severity_rank(min_severity)
     return {f.code for f in findings if severity_rank(f.severity) >= floor}
+
+
+def codes_markdown() -> str:
+    """The finding vocabulary as a markdown table (docs/diagnostics.md embeds it verbatim)."""
+    rows = ["| code | severity | fires when (threshold) | source of the threshold | fix |",
+            "|---|---|---|---|---|"]
+    for code, spec in CODES.items():
+        cells = (f"`{code}`", spec.severity, spec.rule, spec.source, spec.fix)
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(rows)

@@ -58,6 +58,7 @@ UNIT_EVENTS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 N_FIRST_LOSSES = 20  # losses kept from the start of training (loss at init, start level)
 N_RECENT_LOSSES = 200  # sliding window for the loss-history rules; bounds memory and time
 N_RATIOS = 10  # update/weight ratios kept per layer
+SAMPLE = 16384  # elements per layer for the stale-gradient and update/weight measurements
 
 
 def default_schedule(step: int) -> bool:
@@ -89,6 +90,42 @@ def _as_units(y: torch.Tensor, channel_first: bool) -> torch.Tensor:
     if channel_first:
         return y.movedim(1, -1).reshape(-1, y.shape[1])
     return y.reshape(-1, y.shape[-1])
+
+
+def _sample(t: torch.Tensor) -> torch.Tensor:
+    """A fixed strided subset of at most ~SAMPLE elements (a view, no copy, no RNG): stale
+    gradients and update sizes show on any large subset, and full copies of big layers cost."""
+    flat = t.reshape(-1)
+    step = max(1, flat.numel() // SAMPLE) | 1  # odd, so it walks across the columns of a row
+    return flat[::step]
+
+
+def _row_spread(m: nn.Module, columns: int | None = 64) -> torch.Tensor:
+    """||rows of [W | b] - first row|| / ||[W | b]||: 0 exactly when all units are identical.
+
+    With ``columns`` it looks at a strided subset of that many input columns: a cheap screen
+    (a genuine init never has identical rows on any subset); the caller confirms a 0 on the
+    full matrix, so a rare screen hit costs one more pass, never a false finding.
+    """
+    w = m.weight.detach()
+    w = w.reshape(w.shape[0], -1)
+    if columns is not None:
+        w = w[:, ::max(1, w.shape[1] // columns)]
+    b = getattr(m, "bias", None)
+    if isinstance(b, torch.Tensor) and b.shape == w.shape[:1]:  # distinct biases break symmetry
+        w = torch.cat([w, b.detach()[:, None]], 1)
+    w = w.float()
+    size = w.norm()
+    return torch.where(size > 0, (w - w[:1]).norm() / size.clamp_min(1e-30), size * 0)
+
+
+def _fetch(named: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Scalars to Python floats in one device-to-host transfer."""
+    if not named:
+        return {}
+    device = next(iter(named.values())).device
+    values = torch.stack([v.reshape(()).float().to(device) for v in named.values()]).tolist()
+    return dict(zip(named, values))
 
 
 class _UnitCounter:
@@ -128,6 +165,7 @@ class Watcher:
         self._ratios: dict[str, deque[float]] = {n: deque(maxlen=N_RATIOS) for n in self._opt_layers}
         self._ratio_pending: dict[str, torch.Tensor] = {}
         self._max_grads: deque[float] = deque(maxlen=N_RATIOS)
+        self._last: dict[str, float] = {}
         self._counters: dict[str, _UnitCounter] = {}
         self._order: list[str] = []
         self._once_done: set[str] = set()
@@ -155,7 +193,8 @@ class Watcher:
             return
         if self._armed:
             self._disarm()
-            self._evaluate(t, self._measure())
+            self._last = self._measure()
+            self._evaluate(t, self._last)
             if self.optimizer is not None and self._opt_layers:
                 self._arm_optimizer()
         if self.schedule(t + 1):
@@ -176,6 +215,16 @@ class Watcher:
         if self._pending:
             self._evaluate(self._step, None)
         return self._log.findings()
+
+    @property
+    def last_measurement(self) -> dict[str, float]:
+        """The named numbers of the latest measured step ("grad/<layer>", "dead/<layer>", ...)."""
+        return dict(self._last)
+
+    @property
+    def update_ratios(self) -> dict[str, list[float]]:
+        """Measured ||dW|| / ||W|| per layer (the latest few), as the optimizer applied them."""
+        return {n: list(r) for n, r in self._ratios.items()}
 
     @property
     def steps(self) -> int:
@@ -283,9 +332,9 @@ class Watcher:
 
     def _grad_hook(self, name: str) -> Callable:
         def hook(grad: torch.Tensor) -> None:
-            g = grad.detach()
+            g = _sample(grad.detach())
             prev = self._fresh.get(name)
-            self._fresh[name] = g.clone() if prev is None else prev + g
+            self._fresh[name] = g.to(torch.float32, copy=True) if prev is None else prev + g
         return hook
 
     def _arm_optimizer(self) -> None:
@@ -294,13 +343,13 @@ class Watcher:
 
         def pre(opt: object, args: object, kwargs: object) -> None:
             for n in self._opt_layers:
-                before[n] = self._layers[n].weight.detach().clone()
+                before[n] = _sample(self._layers[n].weight.detach()).to(torch.float32, copy=True)
 
         def post(opt: object, args: object, kwargs: object) -> None:
             with torch.no_grad():
                 for n, old in before.items():
-                    w0 = old.float().norm()
-                    dw = (self._layers[n].weight.detach().float() - old.float()).norm()
+                    w0 = old.norm()
+                    dw = (_sample(self._layers[n].weight.detach()).float() - old).norm()
                     self._ratio_pending[n] = torch.where(w0 > 0, dw / w0.clamp_min(1e-30),
                                                          torch.full_like(w0, math.nan))
             for h in self._opt_hooks:
@@ -327,29 +376,20 @@ class Watcher:
             if g is None:
                 continue
             # scale by max |f| first: tiny gradients (1e-19) would underflow when squared
-            s = fresh.detach().abs().max().float().clamp_min(1e-30)
-            g, f = g.detach().float() / s, fresh.float() / s
+            s = fresh.abs().max().clamp_min(1e-30)
+            g, f = _sample(g.detach()).float() / s, fresh / s
             ff, gg = (f * f).sum(), g.norm()
             a = torch.where(ff > 0, (g * f).sum() / ff.clamp_min(1e-30), torch.zeros_like(ff))
             t[f"stale/{n}"] = torch.where(gg > 0, (g - a * f).norm() / gg.clamp_min(1e-30), gg * 0)
             t[f"scale/{n}"] = a
-        hidden = self._order[:-1] if len(self._order) > 1 else []
-        for n in hidden:
-            m = self._layers[n]
-            w = m.weight.detach().float()
-            w = w.reshape(w.shape[0], -1)
-            b = getattr(m, "bias", None)
-            if isinstance(b, torch.Tensor) and b.shape == w.shape[:1]:
-                w = torch.cat([w, b.detach().float()[:, None]], 1)  # distinct biases break symmetry
-            if w.shape[0] >= 2:
-                wn = w.norm()
-                t[f"spread/{n}"] = torch.where(wn > 0, (w - w.mean(0)).norm() / wn.clamp_min(1e-30),
-                                               wn * 0)
+        for n in self._order[:-1]:  # hidden layers; zero init of the last layer is fine
+            if self._layers[n].weight.shape[0] >= 2:
+                t[f"spread/{n}"] = _row_spread(self._layers[n])
         if self._input is not None:
             t["input/mean"], t["input/rms"] = self._input[1], self._input[2]
         if self._output is not None:
             t["output/sum_error"], t["output/min"] = self._output
-        last_layer_call = max((self._calls[n] for n in self._order), default=-1)
+        last_layer_call = max((self._calls.get(n, -1) for n in self._order), default=-1)
         for n, c in list(self._counters.items()):
             min_samples = CODES["dead_units"].extra["min_samples"]
             if c.counts is None or c.n < min_samples:
@@ -363,12 +403,12 @@ class Watcher:
         for n, r in self._ratio_pending.items():
             t[f"ratio/{n}"] = r
         self._ratio_pending = {}
-        if not t:
-            return {}
-        keys = list(t)
-        values = torch.stack([v.reshape(()).float().to(next(iter(t.values())).device)
-                              for v in t.values()]).tolist()
-        return dict(zip(keys, values))
+        out = _fetch(t)
+        threshold = CODES["symmetric_init"].threshold
+        suspects = {k: _row_spread(self._layers[k.partition("/")[2]], columns=None)
+                    for k, v in out.items() if k.startswith("spread/") and v < threshold}
+        out.update(_fetch(suspects))  # confirm the screen on the full weights
+        return out
 
     def _flush_losses(self) -> None:
         if not self._pending:

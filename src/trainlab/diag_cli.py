@@ -1,0 +1,106 @@
+"""Typer-free entry points for ``trainlab doctor`` and ``trainlab lr-find``.
+
+The CLI stays thin: it parses arguments and calls ``doctor_main`` / ``lr_find_main``, which
+return the process exit code (shared/design.md: 0 ok, 1 a doctor error or a failed test,
+2 bad usage). The set-up to check comes from one of:
+
+- ``python="file.py:function"``: the function returns (model, optimizer, batches[, loss_fn]);
+- ``target`` (a config path) plus ``build``: a callable the CLI passes that turns the config
+  into the same tuple (config-based model building lives with the config code);
+- ``built``: the tuple itself, for library use and tests.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from trainlab.doctor import default_loss_fn, load_python_target, print_report, run_doctor
+from trainlab.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
+from trainlab.lr_find import lr_find, plot_lr_find
+
+Built = Sequence[Any]  # (model, optimizer, batches) or (model, optimizer, batches, loss_fn)
+Builder = Callable[[str], Built]
+
+
+def _console(console: Any) -> Any:
+    if console is not None:
+        return console
+    from rich.console import Console
+    return Console()
+
+
+def resolve_setup(target: str | None = None, python: str | None = None,
+                  build: Builder | None = None, built: Built | None = None) -> tuple[Any, Any, Any, Any]:
+    """(model, optimizer, batches, loss_fn or None) from exactly one of the three sources."""
+    given = [name for name, v in (("CONFIG", target), ("--python", python), ("built", built)) if v]
+    if len(given) != 1:
+        raise UsageError(f"give exactly one of CONFIG or --python FILE:FUNCTION (got {given or 'none'})")
+    if python:
+        return load_python_target(python)
+    if target:
+        if build is None:
+            raise UsageError("this command cannot build a model from a config here; use --python FILE:FUNCTION")
+        built = build(target)
+    assert built is not None
+    if len(built) not in (3, 4):
+        raise UsageError(f"expected (model, optimizer, batches[, loss_fn]), got {len(built)} values")
+    return built[0], built[1], built[2], built[3] if len(built) == 4 else None
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, allow_nan=False))
+    tmp.replace(path)
+
+
+def doctor_main(target: str | None = None, python: str | None = None, *, build: Builder | None = None,
+                built: Built | None = None, n_classes: int | None = None, steps: int = 100,
+                overfit_steps: int = 300, json_out: Path | None = None, console: Any = None) -> int:
+    """Run the doctor, print its report and findings; return 0, 1 (an error finding) or 2."""
+    console = _console(console)
+    try:
+        model, optimizer, batches, loss_fn = resolve_setup(target, python, build, built)
+        report = run_doctor(model, optimizer, batches, loss_fn=loss_fn, n_classes=n_classes,
+                            steps=steps, overfit_steps=overfit_steps)
+    except UsageError as e:
+        console.print(f"[red]error:[/red] {e}")
+        return EXIT_USAGE
+    print_report(report, console)
+    if json_out is not None:
+        _write_json(Path(json_out), report.to_dict())
+    return report.exit_code
+
+
+def lr_find_main(target: str | None = None, python: str | None = None, *, build: Builder | None = None,
+                 built: Built | None = None, out: Path | None = None, lr_min: float = 1e-7,
+                 lr_max: float = 10.0, steps: int = 100, console: Any = None) -> int:
+    """Run the LR range test, print the suggestion, write lr_find.png/json under ``out``.
+
+    Returns 1 when no learning rate could be suggested (the loss diverged at once).
+    """
+    console = _console(console)
+    try:
+        model, optimizer, batches, loss_fn = resolve_setup(target, python, build, built)
+        if loss_fn is None:
+            first = next(iter(batches), None)
+            if first is None:
+                raise UsageError("batches is empty: give at least one (inputs, targets) batch")
+            loss_fn = default_loss_fn(first[1])
+        result = lr_find(model, optimizer, batches, loss_fn, lr_min=lr_min, lr_max=lr_max, steps=steps)
+    except (UsageError, ValueError) as e:
+        console.print(f"[red]error:[/red] {e}")
+        return EXIT_USAGE
+    console.print(f"LR range test: {len(result.lrs)} steps from {result.lrs[0]:.2g} to "
+                  f"{result.lrs[-1]:.2g}" if result.lrs else "LR range test: no steps ran")
+    if result.suggestion is None:
+        console.print(f"[red]no suggestion:[/red] {result.reason}")
+    else:
+        console.print(f"suggested lr: [bold]{result.suggestion:.3g}[/bold] ({result.reason})")
+    if out is not None:
+        out = Path(out)
+        plot_lr_find(result, out / "lr_find.png")
+        _write_json(out / "lr_find.json", result.to_dict())
+        console.print(f"wrote {out / 'lr_find.png'} and {out / 'lr_find.json'}")
+    return EXIT_OK if result.suggestion is not None else EXIT_FAILURE
