@@ -126,6 +126,23 @@ def test_repeat_calls_identical():
     fused.release()
 
 
+@pytest.mark.parametrize("per_member", [False, True], ids=["shared_x", "member_x"])
+def test_in_place_edits_are_seen(per_member):
+    """Per-member flags, inputs and labels are memoized per tensor version: editing them in place
+    (a callback turning dropout on, a transform rescaling x) changes the next step."""
+    pop = _population("relu", 2, affine=False)
+    x, y = _batch(2, per_member, seed=5)
+    alive = torch.ones(K, dtype=torch.bool)
+    fused.loss_and_grads(pop, pop.parameters(), x, y, TrainSpec(), 3, alive)
+    pop.p_hidden.fill_(0.3)
+    pop.input_scale.fill_(2.0)
+    x.mul_(-1.5)
+    y[..., 0] = 1 - y[..., 0]
+    alive[1] = False
+    _assert_matches(autograd_loss_and_grads(pop, pop.parameters(), x, y, TrainSpec(), 3, alive),
+                    fused.loss_and_grads(pop, pop.parameters(), x, y, TrainSpec(), 3, alive))
+
+
 @pytest.mark.parametrize("activation", ["prelu", "maxout"])
 def test_unsupported_falls_back(activation):
     pop = _population(activation, 2)

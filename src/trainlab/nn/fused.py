@@ -109,11 +109,17 @@ def _buffer(name: str, shape: tuple[int, ...], like: Tensor,
     return t
 
 
-def _memo(t: Tensor, what: str, fn: Callable[[Tensor], Any]) -> Any:
+def _memo(t: Tensor, what: str, fn: Callable[[Tensor], Any], by_type: bool = False) -> Any:
     """``fn(t)``, recomputed only when ``t`` is another tensor or was changed in place (its version
-    counter moved): the per-member rates, scales and labels rarely change, and each check costs a
-    few ops and a sync per step."""
+    counter moved): the per-member rates, scales, labels and inputs rarely change, and each check
+    costs a few ops and a sync per step. ``by_type``: ``fn`` reads only t's dtype and device."""
     memo = _store("memo")
+    if by_type:
+        key = (what, t.dtype, t.device)
+        val = memo.get(key)
+        if val is None:
+            val = memo[key] = fn(t)
+        return val
     key = (id(t), what)
     hit = memo.get(key)
     if hit is not None and hit[0]() is t and hit[1] == t._version:
@@ -248,14 +254,14 @@ def _binary_ce_head(h_aug: Tensor, w: Tensor, b: Tensor, y: Tensor, coef: Tensor
     torch.sub(b[:, 1], b[:, 0], out=wd[:, 0, fan_in])
     batch = h_aug.shape[2]
     d = torch.bmm(wd, h_aug, out=_buffer("d", (k, 1, batch), w))  # (K, 1, B)
-    yf = _memo(y, "float", lambda t: t.to(d.dtype))
-    sign = _memo(y, "1-2y", lambda t: 1.0 - 2.0 * t.to(d.dtype))
-    sd = torch.mul(d, sign.unsqueeze(-2), out=_buffer("sd", (k, 1, batch), w))
+    yf = _memo(y, f"y/{d.dtype}", lambda t: t.to(d.dtype).unsqueeze(-2))  # (1 or K, 1, B)
+    sign = _memo(y, f"1-2y/{d.dtype}", lambda t: 1.0 - 2.0 * t.to(d.dtype).unsqueeze(-2))
+    sd = torch.mul(d, sign, out=_buffer("sd", (k, 1, batch), w))
     loss = aten.softplus.out(sd, 1.0, 20.0, out=sd).mean((1, 2))  # y=0: softplus(d); y=1: softplus(-d)
     g = torch.sigmoid(d, out=_buffer("g", (k, 1, batch), w))
-    g.sub_(yf.unsqueeze(-2)).mul_(coef)  # dz1 = p1 - y1 (scaled); dz0 = -dz1
+    g.sub_(yf).mul_(coef)  # dz1 = p1 - y1 (scaled); dz0 = -dz1
     gw = torch.bmm(g, h_aug.transpose(1, 2))  # (K, 1, in + 1): [h^T g | sum g]
-    pm = torch.tensor([-1.0, 1.0], dtype=w.dtype, device=w.device)  # (dz0, dz1) = (-g, g)
+    pm = _memo(w, "+-1", lambda t: torch.tensor([-1.0, 1.0], dtype=t.dtype, device=t.device), by_type=True)
     dw = gw[:, 0, :fan_in].unsqueeze(-1) * pm
     db = gw[:, 0, fan_in:] * pm
     torch.mul(wd[:, 0, :fan_in].unsqueeze(-1), g, out=dh)  # W @ dz = (w1 - w0) g
@@ -273,8 +279,8 @@ def loss_and_grads(model: PopulationMLP, params: list[Tensor], xb: Tensor, yb: T
     like = ws[0]
     act = ACT_GRADS[model.activation]
     affine = _affine(model)
-    scale = model.input_scale.to(like.dtype)
-    offset = model.input_offset.to(like.dtype)
+    if affine:
+        scale, offset = model.input_scale.to(like.dtype), model.input_offset.to(like.dtype)
 
     # layer 0: one GEMM over all members when they share x, else a batched GEMM on their inputs.
     # Each GEMM of a hidden layer writes (K, width + 1, B): its pre-activation plus the ones row.
@@ -286,8 +292,8 @@ def loss_and_grads(model: PopulationMLP, params: list[Tensor], xb: Tensor, yb: T
         w0, b0 = ws[0], bs[0]
         if affine:  # (x s + o) W + b = x (s W) + (b + o 1^T W): no K copies of x
             w0, b0 = w0 * scale.view(-1, 1, 1), b0 + offset.view(-1, 1) * w0.sum(1)
-        h_in = _buffer("x", (d + 1, batch), like, _ones_last_row)  # [x^T; 1]
-        h_in[:d].copy_(xb.t())
+        h_in = _memo(xb, f"x_aug/{like.dtype}",  # [x^T; 1], (d + 1, B)
+                     lambda t: torch.cat([t.t(), t.new_ones(1, batch)]).to(like.dtype))
         w0_flat = _weights_t("w0", w0, b0, n > 1).view(k * rows0, d + 1)
         zt = torch.mm(w0_flat, h_in, out=_buffer("z0", (k * rows0, batch), like)).view(k, rows0, batch)
     else:
@@ -327,7 +333,7 @@ def loss_and_grads(model: PopulationMLP, params: list[Tensor], xb: Tensor, yb: T
                            out=_buffer(f"z{layer}", (k, rows, batch), like))
 
     # output layer and loss; coef = alive / B puts frozen members' gradients to zero
-    coef = (alive.to(like.dtype) / batch).view(-1, 1, 1)
+    coef = _memo(alive, f"coef/{batch}/{like.dtype}", lambda t: (t.to(like.dtype) / batch).view(-1, 1, 1))
     grads: list[Tensor] = [like] * (2 * n)
     w_out, h_last = ws[n - 1], inputs[n - 1]
     dh = _buffer(f"dh{n - 1}", (k, w_out.shape[1], batch), like) if n > 1 else None
