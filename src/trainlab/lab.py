@@ -70,8 +70,10 @@ def run_study(study: Study, folder: Path, opts: StudyOptions, force: bool = Fals
         summary = study.run(folder, opts)
         validate_summary(summary, study.schema)
         secs = time.perf_counter() - t0
-        if summary.get("seconds") is None:  # record the wall time for the report and for skips
-            summary = read_json(folder / "summary.json") | {"seconds": secs}
+        missing = {"seconds": secs, "title": study.title}  # for the report and for skips, when the study left them out
+        missing = {k: v for k, v in missing.items() if summary.get(k) is None}
+        if missing:
+            summary = read_json(folder / "summary.json") | missing
             write_json_atomic(folder / "summary.json", summary)
         write_report(folder)
         return StudyOutcome(study.name, study.title, "ok", secs, _headline(study, summary))
