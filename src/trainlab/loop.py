@@ -167,6 +167,15 @@ def loss_and_grads(model, params, xb, yb, spec, step, alive):
     return autograd_loss_and_grads(model, params, xb, yb, spec, step, alive)
 
 
+def _release_fused_buffers() -> None:
+    """Free the fused step's scratch buffers, kept between steps (they are multi-MB for big populations)."""
+    try:
+        from trainlab.nn import fused
+    except ImportError:
+        return
+    fused.release()
+
+
 def fit(model: PopulationMLP, optimizer: PopulationOptimizer, train: tuple[torch.Tensor, torch.Tensor],
         val: Optional[tuple[torch.Tensor, torch.Tensor]] = None, spec: TrainSpec = TrainSpec(),
         callbacks: Optional[list[Any]] = None, progress: Optional[Callable[[int], None]] = None) -> FitResult:
@@ -233,6 +242,7 @@ def fit(model: PopulationMLP, optimizer: PopulationOptimizer, train: tuple[torch
                 stop = record(step)
     except KeyboardInterrupt:
         stop = Stop(Reason.INTERRUPTED, f"interrupted at step {step}")
+    _release_fused_buffers()
     if stop is None:
         stop = Stop(Reason.MAX_STEPS, f"finished {spec.steps} steps")
     if state.history.steps[-1] != step and stop.reason != Reason.INTERRUPTED:
