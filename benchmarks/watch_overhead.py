@@ -7,7 +7,8 @@ machine hit both alike; the overhead is the median over adjacent pairs of
 - ``steady``: a long run, the watcher past step 200, so each 50-step block holds exactly one
   measured step (the default schedule's steady state);
 - ``start``: the first 200 steps of a run with a fresh watcher (every step to 20, then every
-  10th: 38 measured steps of 200), the most expensive stretch, timed against 200 plain steps.
+  10th: 38 measured steps of 200), the most expensive stretch, timed against the first 200
+  steps of an equally fresh plain run.
 
 Random data is fine: the cost of the hooks does not depend on what is learned.
 Usage: python benchmarks/watch_overhead.py [--pairs 40] [--starts 5] [--device auto|cpu|cuda]
@@ -95,12 +96,15 @@ def main() -> None:
     steady_w.close()
 
     start = []
-    for r in range(args.starts):
-        t_plain = block(plain_m, plain_o, batches, 200, None, sync)
-        m, o = make(device, r + 1)
-        with watch(m, o, n_classes=10) as w:
-            t_start = block(m, o, batches, 200, w, sync)
-        start.append(t_start / t_plain - 1)
+    for r in range(args.starts):  # both arms start from a fresh model and optimizer
+        t = {}
+        for watched in ((False, True) if r % 2 == 0 else (True, False)):
+            m, o = make(device, r + 1)
+            w = watch(m, o, n_classes=10) if watched else None
+            t[watched] = block(m, o, batches, 200, w, sync)
+            if w is not None:
+                w.close()
+        start.append(t[True] / t[False] - 1)
 
     med = statistics.median
     q = statistics.quantiles(steady, n=4)

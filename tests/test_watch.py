@@ -257,3 +257,12 @@ def test_symmetric_init_screen_is_confirmed_on_the_full_weights(kind: str, expec
         loss.backward()
         w.step(loss)
     assert ("symmetric_init" in codes_of(w.findings)) is expect
+
+
+def test_sparse_schedule_keeps_memory_bounded_and_still_sees_a_nan() -> None:
+    model = mlp()
+    with watch(model, schedule=lambda s: False) as w:
+        for i in range(1000):
+            w.step(torch.tensor(math.nan if i == 300 else 1.0))
+            assert len(w._pending) <= 200
+    assert "nonfinite_loss" in codes_of(w.findings)
