@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainlab.lr_find import (DIVERGE_FACTOR, lr_find, lr_schedule, plot_lr_find,
-                              smooth_losses, suggest_lr)
+                              smooth_losses, suggest_lr, centered_smooth)
 
 
 @pytest.fixture(autouse=True)
@@ -89,10 +89,20 @@ def test_a_plain_ema_would_be_fooled_by_the_same_spike() -> None:
     """Why the running median exists: on the same losses a plain EMA points at a tiny LR."""
     model, opt, batches = problem()
     spiked = lr_find(model, opt, batches, spiky_loss(20))
-    clean_suggestion = suggest_lr(spiked.lrs, smooth_losses(spiked.losses))[0]
+    clean_suggestion = suggest_lr(spiked.lrs, centered_smooth(spiked.losses))[0]
     naive = suggest_lr(spiked.lrs, naive_smooth(spiked.losses))[0]
     assert clean_suggestion == spiked.suggestion
     assert naive is not None and naive < 1e-4 < clean_suggestion
+
+
+@pytest.mark.parametrize("steps", [40, 60, 100, 200])
+def test_suggestion_stable_across_ramp_lengths(steps: int) -> None:
+    """A short ramp must not make the smoother's warm-up look like a descent (it did: 6.5e-7 on moons)."""
+    model, opt, batches = problem()
+    result = lr_find(model, opt, batches, F.cross_entropy, steps=steps)
+    ref = lr_find(model, opt, batches, F.cross_entropy, steps=200)
+    assert result.suggestion is not None and ref.suggestion is not None
+    assert abs(math.log10(result.suggestion) - math.log10(ref.suggestion)) < 1.0, (result.suggestion, ref.suggestion)
 
 
 def test_stops_when_the_loss_diverges() -> None:

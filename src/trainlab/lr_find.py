@@ -75,6 +75,28 @@ def smooth_losses(losses: list[float], smoothing: float = 0.98) -> list[float]:
     return out
 
 
+def centered_smooth(losses: list[float]) -> list[float]:
+    """Post-hoc smoothing for the suggestion: a centered running median (window 5, removes
+    isolated spikes) then a centered moving average over ~1/10 of the run.
+
+    The causal EMA that drives the online divergence stop lags: on a short ramp its warm-up spans
+    whole decades and looks like a steep early descent. A centered curve has no lag, so the
+    steepest-descent search sees the real shape of the loss.
+    """
+    x = np.array([v if math.isfinite(v) else np.nan for v in losses], dtype=np.float64)
+    n = len(x)
+    half = MEDIAN_WINDOW // 2
+    med = np.array([np.nanmedian(x[max(0, i - half): i + half + 1]) if np.isfinite(x[max(0, i - half): i + half + 1]).any()
+                    else np.inf for i in range(n)])
+    w = max(3, n // 10) | 1
+    out = []
+    for i in range(n):
+        win = med[max(0, i - w // 2): i + w // 2 + 1]
+        fin = win[np.isfinite(win)]
+        out.append(float(fin.mean()) if fin.size else math.inf)
+    return out
+
+
 def suggest_lr(lrs: list[float], smoothed: list[float]) -> tuple[float | None, str]:
     """Steepest descent of the smoothed loss vs log10(lr), after the first 10% of steps and
     before the minimum; falls back to (LR at the minimum) / 10 when that region is too short."""
@@ -154,7 +176,7 @@ def lr_find(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterabl
         model.load_state_dict(model_state)
         optimizer.load_state_dict(opt_state)
         model.train(was_training)
-    suggestion, reason = suggest_lr(lrs, smoothed)
+    suggestion, reason = suggest_lr(lrs, centered_smooth(losses))
     return LRFindResult(lrs, losses, smoothed, suggestion, reason)
 
 
