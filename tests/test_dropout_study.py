@@ -15,8 +15,8 @@ import torch
 from safetensors.torch import load_file
 
 from trainlab.errors import UsageError
-from trainlab.experiments.dropout_ensemble import (BestEpoch, MemberWeights, mc_logits, pass_generator,
-                                                   prefix_errors)
+from trainlab.experiments.dropout_ensemble import (BestEpoch, MemberWeights, fill_keep_masks, keep_threshold,
+                                                   mc_logits, pass_generator, prefix_errors)
 from trainlab.experiments.dropout_report import data_observations, paired_phrase
 from trainlab.experiments.dropout_settings import QUICK, DropoutSettings, resolve_settings
 from trainlab.experiments.registry import StudyOptions
@@ -66,15 +66,26 @@ def test_one_pass_is_inverted_dropout_with_its_own_masks():
     pop, mw = _member(0.2, 0.5)
     x, _ = _data()
     g = pass_generator(mw.run_seed, mw.seed, 4)  # the masks of pass 4, drawn input first
-    keep_in = (torch.rand(x.shape, generator=g) >= 0.2).float()
-    h = torch.relu((x * keep_in / 0.8) @ mw.weights[0] + mw.biases[0])
+
+    def keep(shape, p):  # 16-bit uniform integers, four per 64-bit draw
+        n = shape[0] * shape[1]
+        words = torch.empty(-(-n // 4), dtype=torch.int64).random_(-2 ** 63, None, generator=g)
+        return (words.view(torch.int16)[:n].reshape(shape) >= keep_threshold(p)).float()
+
+    h = torch.relu((x * keep(x.shape, 0.2) / 0.8) @ mw.weights[0] + mw.biases[0])
     for layer in (1, 2):
-        keep = (torch.rand(h.shape, generator=g) >= 0.5).float()
-        h = (h * keep / 0.5) @ mw.weights[layer] + mw.biases[layer]
+        h = (h * keep(h.shape, 0.5) / 0.5) @ mw.weights[layer] + mw.biases[layer]
         if layer < 2:
             h = torch.relu(h)
     got = torch.cat(list(mc_logits(mw, x, 1, start=4)))[0]
     torch.testing.assert_close(got, h, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("p", [0.2, 0.5, 0.8])
+def test_masks_drop_a_fraction_p(p):
+    buf = fill_keep_masks(torch.empty(3, 4000, 50), p, [pass_generator(0, 0, t) for t in range(3)])
+    assert set(buf.unique().tolist()) == {0.0, 1.0}
+    assert abs((1 - buf.mean().item()) - p) < 4 * math.sqrt(p * (1 - p) / buf.numel())
 
 
 def test_no_dropout_pass_is_the_eval_forward():

@@ -11,10 +11,10 @@ any population. Here masks only need to be independent between passes and reprod
 counter hash costs several times the GEMM it masks. So each pass t of a member gets its own
 ``torch.Generator`` seeded from (run seed, member seed, t) (``pass_generator``): a pass's masks
 depend on nothing else, so any chunking of the passes gives the same passes. The semantics are
-the library's: inverted dropout, ``keep = u >= p``, the 1/(1-p) scale folded into the next
-layer's weights (an exact rewrite of ``(h * keep / (1-p)) @ W``). Several passes are stacked into
-one GEMM of ``passes x samples`` rows, and without input dropout the first layer is the same for
-every pass, so it is computed once.
+the library's: inverted dropout, keep with probability 1-p (p to 2^-16, see ``fill_keep_masks``),
+the 1/(1-p) scale folded into the next layer's weights (an exact rewrite of
+``(h * keep / (1-p)) @ W``). Several passes are stacked into one GEMM of ``passes x samples`` rows,
+and without input dropout the first layer is the same for every pass, so it is computed once.
 """
 from __future__ import annotations
 
@@ -63,11 +63,24 @@ def pass_generator(run_seed: int, member_seed: int, t: int) -> torch.Generator:
     return g
 
 
-def _mask_(buf: torch.Tensor, p: float, gens: list[torch.Generator]) -> torch.Tensor:
-    """Fill ``buf`` (P, N, D) with keep masks (1.0 where u >= p), pass i from ``gens[i]``."""
+def keep_threshold(p: float) -> int:
+    """The int16 threshold t of ``keep = r >= t`` for uniform int16 r: P(drop) = round(p * 2^16) / 2^16."""
+    return int(round(p * 65536)) - 32768
+
+
+def fill_keep_masks(buf: torch.Tensor, p: float, gens: list[torch.Generator]) -> torch.Tensor:
+    """Fill ``buf`` (P, N, D) with keep masks (1.0 or 0.0), pass i from ``gens[i]``.
+
+    Each mask element is one uniform 16-bit integer: four come from one 64-bit draw, which is
+    about half the cost of a float uniform per element (benchmarks/README.md). So p is used
+    rounded to a multiple of 2^-16 (0.2 -> 0.199997; 0.5 exactly), far below any effect measured.
+    """
+    n_pass, n = buf.shape[0], buf[0].numel()
+    words = torch.empty(n_pass, -(-n // 4), dtype=torch.int64, device=buf.device)
     for i, g in enumerate(gens):
-        buf[i].uniform_(generator=g)
-    return buf.ge_(p)
+        words[i].random_(-2 ** 63, None, generator=g)
+    r16 = words.view(torch.int16)[:, :n].reshape(buf.shape)
+    return torch.ge(r16, keep_threshold(p), out=buf)
 
 
 def mc_logits(mw: MemberWeights, x: torch.Tensor, t_max: int, start: int = 0,
@@ -90,11 +103,13 @@ def mc_logits(mw: MemberWeights, x: torch.Tensor, t_max: int, start: int = 0,
             if layer == 0:
                 if shared is not None:
                     continue  # identical for every pass: computed once above
-                inp = _mask_(torch.empty(p_count, n, x.shape[1], device=x.device), mw.p_input, gens).mul_(x)
+                buf = torch.empty(p_count, n, x.shape[1], device=x.device)
+                inp = fill_keep_masks(buf, mw.p_input, gens).mul_(x)
             else:
                 act = shared if z is None else z.relu_().view(p_count, n, -1)  # (N, H) or (P, N, H)
                 if mw.p_hidden > 0:
-                    inp = _mask_(torch.empty(p_count, n, act.shape[-1], device=x.device), mw.p_hidden, gens).mul_(act)
+                    buf = torch.empty(p_count, n, act.shape[-1], device=x.device)
+                    inp = fill_keep_masks(buf, mw.p_hidden, gens).mul_(act)
                 else:
                     inp = act.expand(p_count, n, act.shape[-1])
             z = torch.addmm(mw.biases[layer], inp.reshape(p_count * n, -1), ws[layer])

@@ -53,7 +53,8 @@ def paired_phrase(ref: np.ndarray, new: np.ndarray, noun: str, down: str, up: st
                 f"(the interval crosses 0)")
     sign = -1.0 if d["median"] < 0 else 1.0  # the size of the change, its direction in words
     lo, hi = sorted((sign * d["lo"], sign * d["hi"]))
-    return f"{noun} {down if sign < 0 else up} by {100 * sign * d['median']:.1f} points [{100 * lo:.1f}, {100 * hi:.1f}]"
+    verb = down if sign < 0 else up
+    return f"{noun} {verb} by {100 * sign * d['median']:.1f} points [{100 * lo:.1f}, {100 * hi:.1f}]"
 
 
 def _at_best(arrays: dict[str, np.ndarray], name: str, rows: np.ndarray, ids: list[int]) -> np.ndarray:
@@ -130,7 +131,8 @@ def data_observations(summary: dict[str, Any]) -> list[str]:
             f"val digits, not the lab's 5,000 / 10,000 from full MNIST."]
 
 
-def observations(summary: dict[str, Any], raw: dict[str, dict[str, np.ndarray]], settings: DropoutSettings) -> list[str]:
+def observations(summary: dict[str, Any], raw: dict[str, dict[str, np.ndarray]],
+                 settings: DropoutSettings) -> list[str]:
     """Sentences computed from the numbers; paired over seeds where the claim is a comparison."""
     obs: list[str] = data_observations(summary)
     ln_c = summary["ln_n_classes"]
@@ -179,7 +181,8 @@ def _ensemble_observations(variants: list[dict]) -> list[str]:
             continue
         ens = v["ensemble_error"]
         t_max = str(e["t_max"])
-        shown = ", ".join(f"{s} pass{'es' if s != '1' else ''} {100 * ens[s]:.1f}%" for s in ("1", str(SRIVASTAVA_T), t_max) if s in ens)
+        shown = ", ".join(f"{s} pass{'es' if s != '1' else ''} {100 * ens[s]:.1f}%"
+                          for s in ("1", str(SRIVASTAVA_T), t_max) if s in ens)
         reach = (f"it first matches eval mode at {e['reaches_eval_mode_at']} passes" if e["reaches_eval_mode_at"]
                  else f"it stays above eval mode up to {e['t_max']} passes")
         out.append(f"MC dropout, {v['init']} init, {v['label']} (seed {e['seed']}, {e['samples']:,} val samples, "
@@ -225,7 +228,8 @@ def _tables(summary: dict[str, Any], settings: DropoutSettings) -> list[dict[str
     sizes = [s for s in ("1", "5", str(SRIVASTAVA_T), str(settings.t_max)) if int(s) <= settings.t_max]
     sizes = list(dict.fromkeys(sizes))
     res = {"title": f"Per variant at the best epoch (median [95% CI] over seeds; errors in %)",
-           "columns": ["init", "variant", "loss at init", "loss at init, dropout on", "best epoch", "train error", "val error", "val loss",
+           "columns": ["init", "variant", "loss at init", "loss at init, dropout on", "best epoch", "train error",
+                       "val error", "val loss",
                        f"eval-mode error ({summary['ensemble_settings']['samples']} val)"],
            "rows": []}
     ens = {"title": "MC-dropout ensemble vs eval mode (one seed; errors in %)",

@@ -1,0 +1,192 @@
+"""Dropout study speed, all measured in one run (ratios against baselines of the same run).
+
+1. **Matmul peak**: the best of 5 runs of a 4096x4096 fp32 ``torch.mm``.
+2. **Training**: the study's population (default: 2 inits x 4 variants x 4 seeds = 32 members of
+   784-800-800-10, AdamW lr 3e-4, batch 128, real mnist-5k digits) trained by ``trainlab.loop.fit``
+   against the idiomatic loop (``nn.Sequential`` with ``nn.Dropout`` + ``torch.optim.AdamW``, batch
+   128) training the same members one after another. Step time only (evaluation excluded), the
+   first step of each side is warm-up. Target: the population is no slower (ratio >= 1). The
+   population step is also split into its parts (counter-based dropout masks, optimizer, rest),
+   measured on their own, to show where its time goes.
+3. **MC passes**: ``dropout_ensemble.mc_logits`` over 1,000 samples, FLOP rate as a fraction of the
+   matmul peak (target >= 0.70); the library's ``PopulationMLP.forward(train=True)`` for comparison.
+4. **Study times**: ``run_dropout`` with ``--quick`` and with the defaults (``--no-default`` skips it).
+
+CPU time is printed next to wall time: on a shared machine a wall time alone says little.
+Usage: python benchmarks/dropout.py [--seeds 4] [--steps 12] [--passes 100] [--no-quick] [--no-default]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from trainlab.experiments.dropout import base_config, make_members
+from trainlab.experiments.dropout_ensemble import MemberWeights, mc_logits
+from trainlab.experiments.dropout_settings import resolve_settings
+from trainlab.experiments.registry import StudyOptions
+from trainlab.loop import TrainSpec, batch_indices, fit
+from trainlab.rng import counter_uniform, member_keys
+from trainlab.runner import build_optimizer, build_population
+
+
+def matmul_peak(n: int = 4096, runs: int = 5) -> float:
+    """FLOP/s of the best of ``runs`` fp32 (n x n) @ (n x n) products."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    best = min(_timed(lambda: torch.mm(a, b)) for _ in range(runs))
+    return 2 * n ** 3 / best
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+class _StepClock:
+    """fit() callback: the time at the end of every step."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def on_step_end(self, state) -> None:
+        self.times.append(time.perf_counter())
+
+
+def population_steps(cfg, members, ds, steps: int) -> float:
+    """Seconds per step of the population, over steps 2..steps (step 1 is warm-up)."""
+    model = build_population(cfg, members, ds.input_dim, ds.n_classes)
+    opt = build_optimizer(cfg, members, model.parameters())
+    clock = _StepClock()
+    spec = TrainSpec(steps=steps, batch_size=cfg.train.batch_size, eval_every=10 ** 9)
+    fit(model, opt, (ds.train.x, ds.train.y), None, spec, callbacks=[clock])
+    return (clock.times[-1] - clock.times[0]) / (steps - 1)
+
+
+def idiomatic_steps(cfg, members, ds, steps: int) -> float:
+    """Seconds per step summed over the members, each an nn.Sequential with torch.optim.AdamW."""
+    pop = build_population(cfg, members, ds.input_dim, ds.n_classes)
+    x, y = ds.train.x, ds.train.y
+    gen = torch.Generator().manual_seed(0)
+    total = 0.0
+    for k in range(pop.K):
+        net = pop.member(k).train()
+        opt = torch.optim.AdamW(net.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+
+        def step() -> None:
+            idx = torch.randint(0, x.shape[0], (cfg.train.batch_size,), generator=gen)
+            opt.zero_grad()
+            F.cross_entropy(net(x[idx]), y[idx]).backward()
+            opt.step()
+
+        step()  # warm-up
+        total += _timed(lambda: [step() for _ in range(steps - 1)]) / (steps - 1)
+    return total
+
+
+def step_parts(cfg, members, ds, repeats: int = 3) -> dict[str, float]:
+    """Seconds per population step of its parts, each measured alone: masks, optimizer, batch indices."""
+    pop = build_population(cfg, members, ds.input_dim, ds.n_classes)
+    keys = pop.dropout_keys
+    b = cfg.train.batch_size
+    widths = [ds.input_dim, *cfg.model.hidden]
+    masks = min(_timed(lambda: [counter_uniform(keys, 1, s, (b, w)) for s, w in enumerate(widths)])
+                for _ in range(repeats))
+    params = pop.parameters()
+    opt = build_optimizer(cfg, members, params)
+    grads = [torch.randn_like(p) * 1e-3 for p in params]
+    alive = torch.ones(pop.K, dtype=torch.bool)
+    optim = min(_timed(lambda: opt.step(params, grads, alive)) for _ in range(repeats))
+    shuffle = member_keys(0, pop.member_seeds, "shuffle")
+    index = min(_timed(lambda: batch_indices(shuffle, ds.train.x.shape[0], b, 5)) for _ in range(repeats))
+    return {"dropout masks": masks, "optimizer": optim, "batch indices": index}
+
+
+@torch.no_grad()
+def mc_rate(cfg, ds, passes: int, peak: float) -> list[tuple[str, float, float]]:
+    """(what, FLOP/s, fraction of peak) of MC passes over 1,000 val samples, per dropout pattern."""
+    from trainlab.population import Member
+    from trainlab.experiments.dropout_checks import init_values
+
+    x = ds.val.x[:1000]
+    rows = []
+    for name, p_in, p_h in (("20% input + 50% hidden", 0.2, 0.5), ("50% hidden only", 0.0, 0.5)):
+        pop = build_population(cfg, [Member(0, 0, init_values("he", p_in, p_h))], ds.input_dim, ds.n_classes)
+        mw = MemberWeights.of(pop, 0)
+        for _ in mc_logits(mw, x, 4):  # warm-up
+            pass
+        secs = _timed(lambda: [None for _ in mc_logits(mw, x, passes)])
+        rate = passes * mw.flops_per_pass(x.shape[0]) / secs
+        rows.append((f"MC passes, {name} (dropout_ensemble)", rate, rate / peak))
+        if p_in > 0:  # the library's own train-mode forward: counter-based masks for every pass
+            n_lib = max(2, passes // 20)
+            secs = _timed(lambda: [pop.forward(x, train=True, step=t) for t in range(n_lib)])
+            full = 2 * x.shape[0] * sum(w.shape[1] * w.shape[2] for w in pop.weights)
+            rows.append((f"MC passes, {name} (PopulationMLP.forward, for comparison)", n_lib * full / secs,
+                         n_lib * full / secs / peak))
+    return rows
+
+
+def study_time(quick: bool) -> tuple[float, float, dict]:
+    from trainlab.experiments.dropout import run_dropout
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0, c0 = time.perf_counter(), time.process_time()
+        s = run_dropout(Path(tmp) / "dropout", StudyOptions(quick=quick, quiet=True))
+        return time.perf_counter() - t0, time.process_time() - c0, s["timing"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", type=int, default=4, help="seeds per (init, variant) in the training comparison")
+    ap.add_argument("--steps", type=int, default=12, help="training steps timed per side")
+    ap.add_argument("--passes", type=int, default=100, help="MC passes timed per variant")
+    ap.add_argument("--no-quick", action="store_true")
+    ap.add_argument("--no-default", action="store_true")
+    args = ap.parse_args()
+    from trainlab.experiments.dropout import _data
+
+    settings = resolve_settings(extra={"seeds": args.seeds})
+    opts = StudyOptions(dataset="mnist-5k")
+    ds = _data(opts, settings)
+    cfg = base_config(settings, opts, len(ds.train.y))
+    members, _ = make_members(settings)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, load average {load:.2f}")
+    peak = matmul_peak()
+    print(f"matmul peak (best of 5, 4096^2 fp32): {peak / 1e9:.1f} GFLOP/s")
+
+    c0 = time.process_time()
+    t_pop = population_steps(cfg, members, ds, args.steps)
+    t_idi = idiomatic_steps(cfg, members, ds, args.steps)
+    k = len(members)
+    print(f"training, K={k} members, batch {cfg.train.batch_size} (cpu {time.process_time() - c0:.0f} s):")
+    print(f"  population (trainlab fit)      : {1e3 * t_pop / k:7.1f} ms per member-step")
+    print(f"  idiomatic (nn.Sequential+AdamW): {1e3 * t_idi / k:7.1f} ms per member-step")
+    print(f"  ratio idiomatic / population   : {t_idi / t_pop:7.2f}  (target >= 1: population no slower)")
+    for name, secs in step_parts(cfg, members, ds).items():
+        print(f"    population step part, {name:14s}: {1e3 * secs:7.1f} ms = {secs / t_pop:5.1%} of a step")
+
+    for what, rate, frac in mc_rate(cfg, ds, args.passes, peak):
+        print(f"{what}: {rate / 1e9:6.1f} GFLOP/s = {frac:5.1%} of peak (target >= 70%)")
+    peak2 = matmul_peak()
+    print(f"matmul peak again (drift check): {peak2 / 1e9:.1f} GFLOP/s")
+
+    for quick, skip, limit in ((True, args.no_quick, 120), (False, args.no_default, 480)):
+        if skip:
+            continue
+        wall, cpu, timing = study_time(quick)
+        parts = ", ".join(f"{k} {v:.0f}s" for k, v in timing.items())
+        verdict = "within" if wall < limit else "OVER"
+        print(f"study lab dropout{' --quick' if quick else ''}: {wall:.0f} s wall, {cpu:.0f} s cpu ({parts}); "
+              f"{verdict} the {limit} s budget")
+
+
+if __name__ == "__main__":
+    main()
