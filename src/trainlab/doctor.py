@@ -33,6 +33,7 @@ from trainlab.errors import EXIT_FAILURE, EXIT_OK, UsageError
 from trainlab.findings import CODES, Finding, FindingLog, make_finding
 from trainlab.stats import json_clean
 from trainlab.watch import watch
+from trainlab.watch_stats import is_weight_layer
 
 LossFn = Callable[[Any, Any], torch.Tensor]
 
@@ -118,8 +119,7 @@ def _layer_stds(model: nn.Module, x: Any) -> dict[str, float]:
     stds: dict[str, torch.Tensor] = {}
     hooks = []
     for name, m in model.named_modules():
-        w = getattr(m, "weight", None)
-        if isinstance(w, nn.Parameter) and w.ndim >= 2 and not list(m.children()):
+        if is_weight_layer(m):
             def hook(mod: nn.Module, inp: tuple, out: Any, name: str = name) -> None:
                 if isinstance(out, torch.Tensor) and out.is_floating_point():
                     stds.setdefault(name, out.detach().float().std())
@@ -137,9 +137,8 @@ def _reinit(model: nn.Module, init: Callable[[torch.Tensor], Any]) -> nn.Module:
     clone = copy.deepcopy(model)
     with torch.no_grad():
         for m in clone.modules():
-            w = getattr(m, "weight", None)
-            if isinstance(w, nn.Parameter) and w.ndim >= 2 and not list(m.children()):
-                init(w)
+            if is_weight_layer(m):
+                init(m.weight)
                 if isinstance(getattr(m, "bias", None), nn.Parameter):
                     nn.init.zeros_(m.bias)
     return clone

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Callable, Iterable
+from typing import Callable
 
 import torch
 from torch import nn
@@ -36,29 +36,21 @@ from torch.utils.hooks import RemovableHandle
 
 from trainlab.checks import RULES, Evidence, ValPoint, run_rules
 from trainlab.findings import CODES, Finding, FindingLog, make_finding
+from trainlab.watch_stats import (UnitCounter, activation_kind, fetch, is_weight_layer,
+                                  row_spread, strided_sample)
 
 Schedule = Callable[[int], bool]
 
 # (last step of the tier or None, measure every n-th step); a table so a user can read the cost.
 SCHEDULE_TIERS: tuple[tuple[int | None, int], ...] = ((20, 1), (200, 10), (None, 50))
 
-# Activation modules measured, by kind; ReLU-family units can die, tanh/sigmoid can saturate.
-ACTIVATION_KINDS: tuple[tuple[type[nn.Module], str], ...] = (
-    (nn.ReLU, "relu"), (nn.ReLU6, "relu"), (nn.Tanh, "tanh"), (nn.Sigmoid, "sigmoid"),
-)
-
-# Per kind: the per-sample event counted for each unit (active for ReLU, saturated for tanh...).
-UNIT_EVENTS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "relu": lambda y: y > 0,
-    "nonzero": lambda y: y != 0,
-    "tanh": lambda y: y.abs() > 0.99,
-    "sigmoid": lambda y: (y < 0.01) | (y > 0.99),
-}
+# Measured per-layer numbers ("<kind>/<layer>") and the Evidence field each one fills.
+PER_LAYER_FIELDS = {"grad": "grad_norms", "dead": "dead_fraction", "sat": "saturated_fraction",
+                    "spread": "row_spread"}
 
 N_FIRST_LOSSES = 20  # losses kept from the start of training (loss at init, start level)
 N_RECENT_LOSSES = 200  # sliding window for the loss-history rules; bounds memory and time
 N_RATIOS = 10  # update/weight ratios kept per layer
-SAMPLE = 16384  # elements per layer for the stale-gradient and update/weight measurements
 
 
 def default_schedule(step: int) -> bool:
@@ -69,81 +61,6 @@ def default_schedule(step: int) -> bool:
     return False
 
 
-def _is_weight_layer(m: nn.Module) -> bool:
-    w = getattr(m, "weight", None)
-    return isinstance(w, nn.Parameter) and w.ndim >= 2 and not list(m.children())
-
-
-def _kind_of(m: nn.Module) -> str | None:
-    for cls, kind in ACTIVATION_KINDS:
-        if isinstance(m, cls):
-            return kind
-    return None
-
-
-def _as_units(y: torch.Tensor, channel_first: bool) -> torch.Tensor:
-    """View ``y`` as (samples, units): features are dim 1 for conv maps, else the last dim."""
-    if y.ndim <= 1:
-        return y.reshape(1, -1)
-    if y.ndim == 2:
-        return y
-    if channel_first:
-        return y.movedim(1, -1).reshape(-1, y.shape[1])
-    return y.reshape(-1, y.shape[-1])
-
-
-def _sample(t: torch.Tensor) -> torch.Tensor:
-    """A fixed strided subset of at most ~SAMPLE elements (a view, no copy, no RNG): stale
-    gradients and update sizes show on any large subset, and full copies of big layers cost."""
-    flat = t.reshape(-1)
-    step = max(1, flat.numel() // SAMPLE) | 1  # odd, so it walks across the columns of a row
-    return flat[::step]
-
-
-def _row_spread(m: nn.Module, columns: int | None = 64) -> torch.Tensor:
-    """||rows of [W | b] - first row|| / ||[W | b]||: 0 exactly when all units are identical.
-
-    With ``columns`` it looks at a strided subset of that many input columns: a cheap screen
-    (a genuine init never has identical rows on any subset); the caller confirms a 0 on the
-    full matrix, so a rare screen hit costs one more pass, never a false finding.
-    """
-    w = m.weight.detach()
-    w = w.reshape(w.shape[0], -1)
-    if columns is not None:
-        w = w[:, ::max(1, w.shape[1] // columns)]
-    b = getattr(m, "bias", None)
-    if isinstance(b, torch.Tensor) and b.shape == w.shape[:1]:  # distinct biases break symmetry
-        w = torch.cat([w, b.detach()[:, None]], 1)
-    w = w.float()
-    size = w.norm()
-    return torch.where(size > 0, (w - w[:1]).norm() / size.clamp_min(1e-30), size * 0)
-
-
-def _fetch(named: dict[str, torch.Tensor]) -> dict[str, float]:
-    """Scalars to Python floats in one device-to-host transfer."""
-    if not named:
-        return {}
-    device = next(iter(named.values())).device
-    values = torch.stack([v.reshape(()).float().to(device) for v in named.values()]).tolist()
-    return dict(zip(named, values))
-
-
-class _UnitCounter:
-    """Per-unit event counts over the samples seen since the last judgement."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind, self.counts, self.n = kind, None, 0
-
-    def add(self, y: torch.Tensor, channel_first: bool) -> None:
-        u = _as_units(y.detach(), channel_first)
-        c = UNIT_EVENTS[self.kind](u).sum(0)
-        if self.counts is None or self.counts.shape != c.shape:
-            self.counts, self.n = c, 0
-        else:
-            self.counts = self.counts + c
-        self.n += u.shape[0]
-
-
 class Watcher:
     """Hooks on one model (and optionally its optimizer) and the findings they led to."""
 
@@ -152,8 +69,8 @@ class Watcher:
         self.model, self.optimizer, self.n_classes = model, optimizer, n_classes
         self.schedule: Schedule = schedule or default_schedule
         named = list(model.named_modules())
-        self._layers = {n or "model": m for n, m in named if _is_weight_layer(m)}
-        self._acts = {n or "model": (m, k) for n, m in named if (k := _kind_of(m)) is not None}
+        self._layers = {n or "model": m for n, m in named if is_weight_layer(m)}
+        self._acts = {n or "model": (m, k) for n, m in named if (k := activation_kind(m)) is not None}
         opt_ids = {id(p) for g in optimizer.param_groups for p in g["params"]} if optimizer else set()
         self._opt_layers = [n for n, m in self._layers.items() if id(m.weight) in opt_ids]
         self._log = FindingLog()
@@ -166,7 +83,7 @@ class Watcher:
         self._ratio_pending: dict[str, torch.Tensor] = {}
         self._max_grads: deque[float] = deque(maxlen=N_RATIOS)
         self._last: dict[str, float] = {}
-        self._counters: dict[str, _UnitCounter] = {}
+        self._counters: dict[str, UnitCounter] = {}
         self._order: list[str] = []
         self._once_done: set[str] = set()
         self._hooks: list[RemovableHandle] = []
@@ -320,7 +237,7 @@ class Watcher:
         return hook
 
     def _count(self, name: str, kind: str, y: torch.Tensor, channel_first: bool) -> None:
-        counter = self._counters.setdefault(name, _UnitCounter(kind))
+        counter = self._counters.setdefault(name, UnitCounter(kind))
         counter.add(y, channel_first)
 
     def _output_hook(self, m: nn.Module, inputs: tuple, output: object) -> None:
@@ -334,7 +251,7 @@ class Watcher:
 
     def _grad_hook(self, name: str) -> Callable:
         def hook(grad: torch.Tensor) -> None:
-            g = _sample(grad.detach())
+            g = strided_sample(grad.detach())
             prev = self._fresh.get(name)
             self._fresh[name] = g.to(torch.float32, copy=True) if prev is None else prev + g
         return hook
@@ -345,13 +262,13 @@ class Watcher:
 
         def pre(opt: object, args: object, kwargs: object) -> None:
             for n in self._opt_layers:
-                before[n] = _sample(self._layers[n].weight.detach()).to(torch.float32, copy=True)
+                before[n] = strided_sample(self._layers[n].weight.detach()).to(torch.float32, copy=True)
 
         def post(opt: object, args: object, kwargs: object) -> None:
             with torch.no_grad():
                 for n, old in before.items():
                     w0 = old.norm()
-                    dw = (_sample(self._layers[n].weight.detach()).float() - old).norm()
+                    dw = (strided_sample(self._layers[n].weight.detach()).float() - old).norm()
                     self._ratio_pending[n] = torch.where(w0 > 0, dw / w0.clamp_min(1e-30),
                                                          torch.full_like(w0, math.nan))
             for h in self._opt_hooks:
@@ -379,14 +296,14 @@ class Watcher:
                 continue
             # scale by max |f| first: tiny gradients (1e-19) would underflow when squared
             s = fresh.abs().max().clamp_min(1e-30)
-            g, f = _sample(g.detach()).float() / s, fresh / s
+            g, f = strided_sample(g.detach()).float() / s, fresh / s
             ff, gg = (f * f).sum(), g.norm()
             a = torch.where(ff > 0, (g * f).sum() / ff.clamp_min(1e-30), torch.zeros_like(ff))
             t[f"stale/{n}"] = torch.where(gg > 0, (g - a * f).norm() / gg.clamp_min(1e-30), gg * 0)
             t[f"scale/{n}"] = a
         for n in self._order[:-1]:  # hidden layers; zero init of the last layer is fine
             if self._layers[n].weight.shape[0] >= 2:
-                t[f"spread/{n}"] = _row_spread(self._layers[n])
+                t[f"spread/{n}"] = row_spread(self._layers[n])
         if self._input is not None:
             t["input/mean"], t["input/rms"] = self._input[1], self._input[2]
         if self._output is not None:
@@ -405,11 +322,11 @@ class Watcher:
         for n, r in self._ratio_pending.items():
             t[f"ratio/{n}"] = r
         self._ratio_pending = {}
-        out = _fetch(t)
+        out = fetch(t)
         threshold = CODES["symmetric_init"].threshold
-        suspects = {k: _row_spread(self._layers[k.partition("/")[2]], columns=None)
+        suspects = {k: row_spread(self._layers[k.partition("/")[2]], columns=None)
                     for k, v in out.items() if k.startswith("spread/") and v < threshold}
-        out.update(_fetch(suspects))  # confirm the screen on the full weights
+        out.update(fetch(suspects))  # confirm the screen on the full weights
         return out
 
     def _flush_losses(self) -> None:
@@ -434,16 +351,10 @@ class Watcher:
             return ev
         for key, v in m.items():
             kind, _, name = key.partition("/")
-            if kind == "ratio":
+            if kind in PER_LAYER_FIELDS:
+                getattr(ev, PER_LAYER_FIELDS[kind])[name] = v
+            elif kind == "ratio":
                 self._ratios[name].append(v)
-            elif kind == "grad":
-                ev.grad_norms[name] = v
-            elif kind == "dead":
-                ev.dead_fraction[name] = v
-            elif kind == "sat":
-                ev.saturated_fraction[name] = v
-            elif kind == "spread":
-                ev.row_spread[name] = v
             elif kind == "stale":
                 ev.stale_grad[name] = (v, m[f"scale/{name}"])
         ev.update_ratios = {n: list(r) for n, r in self._ratios.items()}
@@ -472,7 +383,3 @@ def watch(model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
         raise TypeError(f"watch() needs an nn.Module, got {type(model).__name__}")
     return Watcher(model, optimizer, n_classes, schedule)
 
-
-def codes(findings: Iterable[Finding]) -> set[str]:
-    """The codes present in ``findings`` (a convenience for tests and scripts)."""
-    return {f.code for f in findings}
