@@ -220,3 +220,12 @@ def test_lr_find_main_writes_plot_and_json(target_file: Path, tmp_path: Path) ->
     assert (tmp_path / "lr_find.png").stat().st_size > 0 and (tmp_path / "lr_find.json").exists()
     assert "suggested lr" in console.export_text()
     assert lr_find_main(python=f"{target_file}:make", lr_min=1.0, lr_max=0.1, console=console) == 2
+
+
+def test_overfit_samples_are_gathered_across_small_batches() -> None:
+    torch.manual_seed(0)
+    model = mlp()
+    small = [(x[:8], y[:8]) for x, y in circles()]
+    report = run_doctor(model, torch.optim.Adam(model.parameters(), 1e-2), small, steps=10,
+                        overfit_steps=20)
+    assert report.overfit is not None and report.overfit.samples == 32

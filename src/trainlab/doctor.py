@@ -114,6 +114,25 @@ def _first_batch(batches: Iterable[Any]) -> tuple[Any, Any]:
     raise UsageError("batches is empty: give at least one (inputs, targets) batch")
 
 
+def _take_samples(batches: Iterable[Any], n: int) -> tuple[Any, Any]:
+    """The first ``n`` (inputs, targets) of the batches, concatenated when batches are small."""
+    xs, ys, have = [], [], 0
+    for batch in batches:
+        xs.append(batch[0][: n - have])
+        ys.append(batch[1][: n - have])
+        have += len(xs[-1])
+        if have >= n or not isinstance(batch[0], torch.Tensor):
+            break
+    if len(xs) == 1:
+        return xs[0], ys[0]
+    return torch.cat(xs), torch.cat(ys)
+
+
+def rng_devices(model: nn.Module) -> list[int]:
+    """CUDA devices whose RNG the model's dropout would draw from (fork_rng saves them)."""
+    return sorted({p.device.index or 0 for p in model.parameters() if p.is_cuda})
+
+
 def _layer_stds(model: nn.Module, x: Any) -> dict[str, float]:
     """Output std of every leaf weight layer on one forward pass (no grad)."""
     stds: dict[str, torch.Tensor] = {}
@@ -204,9 +223,9 @@ def _probe(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterable
     with watch(model, optimizer, n_classes=n_classes) as w:
         while done < steps:
             progressed = False
-            for xb, yb in batches:
+            for batch in batches:
                 optimizer.zero_grad()
-                loss = loss_fn(model(xb), yb)
+                loss = loss_fn(model(batch[0]), batch[1])
                 loss.backward()
                 w.step(loss)
                 optimizer.step()
@@ -235,7 +254,7 @@ def run_doctor(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Iter
     loss_fn = loss_fn or default_loss_fn(y)
     log = FindingLog()
     report = DoctorReport(findings=[])
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=rng_devices(model)):
         torch.manual_seed(seed)
         with torch.no_grad():
             out = copy.deepcopy(model)(x)
@@ -257,7 +276,7 @@ def run_doctor(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Iter
         log.extend(check_init_scale(report.layer_scales))
 
         m_copy, o_copy = copy.deepcopy((model, optimizer))  # one memo: o_copy steps m_copy
-        xs, ys = x[:overfit_samples], y[:overfit_samples]
+        xs, ys = _take_samples(batches, overfit_samples)
         report.overfit = overfit_small_batch(m_copy, o_copy, xs, ys, loss_fn, overfit_steps)
         if not report.overfit.reached:
             got = (f"accuracy {report.overfit.final_acc:.0%}" if report.overfit.final_acc is not None

@@ -10,7 +10,8 @@ modes of LR finders are handled:
   of a causal running median of 5 raw losses, which removes isolated spikes, and the steepest
   descent is searched only after the first 10% of steps and before the minimum.
 - **A changed model.** The test trains the real model. Its weights, the optimizer's state
-  (momentum buffers, Adam moments, the param groups' lr) and the CPU RNG state are copied
+  (momentum buffers, Adam moments, the param groups' lr) and the RNG state (CPU, and the
+  model's CUDA devices) are copied
   before and restored after, so training afterwards is exactly as if the test never ran.
 """
 from __future__ import annotations
@@ -152,7 +153,8 @@ def lr_find(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterabl
     losses: list[float] = []
     smoothed: list[float] = []
     try:
-        with torch.random.fork_rng(devices=[]):
+        cuda = sorted({p.device.index or 0 for p in model.parameters() if p.is_cuda})
+        with torch.random.fork_rng(devices=cuda):
             model.train()
             best, avg = math.inf, 0.0
             for step, batch in zip(range(steps), _cycle(batches)):
