@@ -37,3 +37,19 @@ def test_export_metrics_from_store(tmp_path):
     run_config(cfg, tmp_path / "run")
     ea = _tags(export_metrics(tmp_path / "run"))
     assert "member_1/train_acc" in ea.Tags()["scalars"]
+
+
+def test_study_curves_export(tmp_path):
+    import numpy as np
+
+    from trainlab.tensorboard import export_study_curves
+
+    np.savez(tmp_path / "curves.npz", steps=np.array([0, 10, 20]), val_loss=np.ones((3, 4)), sigma=np.arange(4.0),
+             lr=np.array([0.1, 0.1, 0.05]))
+    ea = _tags(export_study_curves(tmp_path))
+    tags = set(ea.Tags()["scalars"])
+    assert {f"curves/val_loss/member_{j}" for j in range(4)} | {"curves/lr"} <= tags
+    assert not any("sigma" in t for t in tags)  # per-member constants are not curves
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert export_study_curves(empty) is None

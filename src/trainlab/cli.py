@@ -124,6 +124,7 @@ def lab(
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
     threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
+    tensorboard: bool = typer.Option(False, "--tensorboard", help="also write each study's per-member curves as TensorBoard scalars (DIR/<study>/tensorboard)"),
 ) -> None:
     """Run the lab's studies (all, or one) and write summary.json and report.html."""
     from trainlab.experiments.registry import StudyOptions
@@ -135,7 +136,7 @@ def lab(
     pick_device(_check_device(device))
     set_threads(threads)
     opts = StudyOptions(quick=quick, seeds=seeds, device=device, threads=threads, quiet=quiet, test=test,
-                        dataset=dataset, data_dir=str(data_dir) if data_dir else None)
+                        dataset=dataset, data_dir=str(data_dir) if data_dir else None, tensorboard=tensorboard)
     out = out or default_out("lab" if study == "all" else study)
     outcomes = run_lab(study, out, opts, force=force, console=err_console)
     table = Table(title=f"trainlab lab {study}" + (" (quick)" if quick else ""))

@@ -76,6 +76,10 @@ def run_study(study: Study, folder: Path, opts: StudyOptions, force: bool = Fals
             summary = read_json(folder / "summary.json") | missing
             write_json_atomic(folder / "summary.json", summary)
         write_report(folder)
+        if opts.tensorboard:
+            from trainlab.tensorboard import export_study_curves
+
+            export_study_curves(folder)
         return StudyOutcome(study.name, study.title, "ok", secs, _headline(study, summary))
     except KeyboardInterrupt:
         raise

@@ -71,6 +71,40 @@ class TensorBoardCallback:
         self.writer.close()
 
 
+X_KEYS = ("steps", "epochs", "epoch", "step")  # the x axis of a stored curves file
+
+
+def export_study_curves(folder: Path, logdir: Optional[Path] = None) -> Optional[Path]:
+    """Write every per-member curve a study stored (``*.npz`` with a steps/epochs axis) as scalars.
+
+    An (E, K) array becomes ``<file>/<array>/member_<k>``; an (E,) array one scalar series. Returns
+    the log dir, or None when the folder holds no curves.
+    """
+    folder = Path(folder)
+    writer = None
+    for path in sorted(folder.glob("*.npz")):
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        xk = next((k for k in X_KEYS if k in arrays and arrays[k].ndim == 1), None)
+        if xk is None:
+            continue
+        xs = arrays[xk].astype(np.int64).tolist()
+        for name, arr in arrays.items():
+            if name == xk or arr.ndim not in (1, 2) or arr.shape[0] != len(xs) or not np.issubdtype(arr.dtype, np.number):
+                continue
+            writer = writer or _writer(Path(logdir or folder / "tensorboard"))
+            cols = arr.reshape(len(xs), -1)
+            for j in range(cols.shape[1]):
+                tag = f"{path.stem}/{name}" + (f"/member_{j}" if arr.ndim == 2 else "")
+                for x, v in zip(xs, cols[:, j].tolist()):
+                    if np.isfinite(v):
+                        writer.add_scalar(tag, float(v), x)
+    if writer is None:
+        return None
+    writer.close()
+    return Path(logdir or folder / "tensorboard")
+
+
 def export_metrics(folder: Path, logdir: Optional[Path] = None) -> Path:
     """Write a stored run folder's per-member metrics as TensorBoard scalars; returns the log dir."""
     from trainlab.store import RunFolder
