@@ -57,7 +57,7 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 def doctor_main(target: str | None = None, python: str | None = None, *, build: Builder | None = None,
                 built: Built | None = None, n_classes: int | None = None, steps: int = 100,
-                overfit_steps: int = 300, json_out: Path | None = None, console: Any = None) -> int:
+                overfit_steps: int = 500, json_out: Path | None = None, console: Any = None) -> int:
     """Run the doctor, print its report and findings; return 0, 1 (an error finding) or 2."""
     console = _console(console)
     try:

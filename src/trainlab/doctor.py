@@ -190,7 +190,7 @@ def check_init_scale(scales: list[LayerScale]) -> list[Finding]:
 
 
 def overfit_small_batch(model: nn.Module, optimizer: torch.optim.Optimizer, x: Any, y: Any,
-                        loss_fn: LossFn, max_steps: int = 300, check_every: int = 10) -> OverfitResult:
+                        loss_fn: LossFn, max_steps: int = 500, check_every: int = 10) -> OverfitResult:
     """Train (in place: pass copies) on one fixed batch; stop at 100% accuracy (classification)
     or 1% of the initial loss (regression). Accuracy is judged in eval mode (no dropout)."""
     initial = loss = math.nan
@@ -239,7 +239,7 @@ def _probe(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterable
 
 def run_doctor(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterable[Any],
                loss_fn: LossFn | None = None, n_classes: int | None = None, steps: int = 100,
-               overfit_steps: int = 300, overfit_samples: int = 32, seed: int = 0) -> DoctorReport:
+               overfit_steps: int = 500, overfit_samples: int = 32, seed: int = 0) -> DoctorReport:
     """Run the pre-training checks on copies of (model, optimizer); see the module docstring.
 
     ``n_classes`` defaults to the model's output width when the targets are class indices.
