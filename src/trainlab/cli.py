@@ -182,7 +182,7 @@ def doctor(
     _check_device(device)
     set_threads(threads)
     rc = doctor_main(str(config) if config else None, python, build=lambda p: build_from_path(p, list(overrides or [])),
-                     steps=steps, json_out=json_out, console=console)
+                     steps=steps, json_out=json_out, console=console, err_console=err_console)
     raise typer.Exit(rc)
 
 
@@ -209,7 +209,7 @@ def lr_find_cmd(
     _check_device(device)
     set_threads(threads)
     rc = lr_find_main(str(config) if config else None, python, build=lambda p: build_from_path(p, list(overrides or [])),
-                      out=out or default_out("lr-find"), lr_min=lr_min, lr_max=lr_max, steps=steps, console=console)
+                      out=out or default_out("lr-find"), lr_min=lr_min, lr_max=lr_max, steps=steps, console=console, err_console=err_console)
     raise typer.Exit(rc)
 
 

@@ -30,6 +30,14 @@ def _console(console: Any) -> Any:
     return Console()
 
 
+def _error(given: Any, message: str) -> None:
+    """A usage error: to the caller's console if it gave one, else to stderr (as the other commands do)."""
+    if given is None:
+        from rich.console import Console
+        given = Console(stderr=True, soft_wrap=True)
+    given.print(f"[red]error:[/red] {message}")
+
+
 def resolve_setup(target: str | None = None, python: str | None = None,
                   build: Builder | None = None, built: Built | None = None) -> tuple[Any, Any, Any, Any]:
     """(model, optimizer, batches, loss_fn or None) from exactly one of the three sources."""
@@ -57,15 +65,16 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 def doctor_main(target: str | None = None, python: str | None = None, *, build: Builder | None = None,
                 built: Built | None = None, n_classes: int | None = None, steps: int = 100,
-                overfit_steps: int = 500, json_out: Path | None = None, console: Any = None) -> int:
+                overfit_steps: int = 500, json_out: Path | None = None, console: Any = None,
+                err_console: Any = None) -> int:
     """Run the doctor, print its report and findings; return 0, 1 (an error finding) or 2."""
-    console = _console(console)
+    given, console = err_console or console, _console(console)
     try:
         model, optimizer, batches, loss_fn = resolve_setup(target, python, build, built)
         report = run_doctor(model, optimizer, batches, loss_fn=loss_fn, n_classes=n_classes,
                             steps=steps, overfit_steps=overfit_steps)
     except UsageError as e:
-        console.print(f"[red]error:[/red] {e}")
+        _error(given, str(e))
         return EXIT_USAGE
     print_report(report, console)
     if json_out is not None:
@@ -75,12 +84,12 @@ def doctor_main(target: str | None = None, python: str | None = None, *, build: 
 
 def lr_find_main(target: str | None = None, python: str | None = None, *, build: Builder | None = None,
                  built: Built | None = None, out: Path | None = None, lr_min: float = 1e-7,
-                 lr_max: float = 10.0, steps: int = 100, console: Any = None) -> int:
+                 lr_max: float = 10.0, steps: int = 100, console: Any = None, err_console: Any = None) -> int:
     """Run the LR range test, print the suggestion, write lr_find.png/json under ``out``.
 
     Returns 1 when no learning rate could be suggested (the loss diverged at once).
     """
-    console = _console(console)
+    given, console = err_console or console, _console(console)
     try:
         model, optimizer, batches, loss_fn = resolve_setup(target, python, build, built)
         if loss_fn is None:
@@ -90,7 +99,7 @@ def lr_find_main(target: str | None = None, python: str | None = None, *, build:
             loss_fn = default_loss_fn(first[1])
         result = lr_find(model, optimizer, batches, loss_fn, lr_min=lr_min, lr_max=lr_max, steps=steps)
     except (UsageError, ValueError) as e:
-        console.print(f"[red]error:[/red] {e}")
+        _error(given, str(e))
         return EXIT_USAGE
     console.print(f"LR range test: {len(result.lrs)} steps from {result.lrs[0]:.2g} to "
                   f"{result.lrs[-1]:.2g}" if result.lrs else "LR range test: no steps ran")
