@@ -35,6 +35,7 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 DEFAULT_MEMORY = 768 * 2**20  # bytes of stored activations per chunk
 DEFAULT_MAX_ROWS = 2048  # rows x members per chunk: keeps a layer's chunk near the caches
+MAX_CHUNK_ELEMENTS = 2**24  # per layer and chunk
 SHIFT_RATIO = 4.0  # redo M2 around the mean when mean^2 > this x variance (float32 dot error x 5 at most)
 
 
@@ -115,6 +116,11 @@ class _Moments:
         return mean, var
 
 
+def _np(t: torch.Tensor) -> np.ndarray:
+    """A small tensor as a float64 numpy array (from any device)."""
+    return t.detach().double().cpu().numpy()
+
+
 def _rowdot(v: torch.Tensor) -> torch.Tensor:
     """Per-member sum of squares of a (K, n) tensor, with BLAS dot products."""
     if v.shape[0] == 1:
@@ -130,7 +136,7 @@ def _chunk_moments(v: torch.Tensor, scratch: torch.Tensor) -> tuple[np.ndarray, 
     """
     n = v.shape[1]
     s = v.sum(1)
-    s64, dot64 = s.double().numpy(), _rowdot(v).double().numpy()
+    s64, dot64 = _np(s), _np(_rowdot(v))
     with np.errstate(invalid="ignore", over="ignore"):
         mean = s64 / n
         m2 = dot64 - n * mean**2
@@ -138,9 +144,9 @@ def _chunk_moments(v: torch.Tensor, scratch: torch.Tensor) -> tuple[np.ndarray, 
     if redo.any():
         c = s / n
         torch.sub(v, c.unsqueeze(1), out=scratch)
-        shifted = _rowdot(scratch).double().numpy()
+        shifted = _np(_rowdot(scratch))
         with np.errstate(invalid="ignore", over="ignore"):
-            m2 = np.where(redo, shifted - n * (mean - c.double().numpy()) ** 2, m2)
+            m2 = np.where(redo, shifted - n * (mean - _np(c)) ** 2, m2)
     nan = np.zeros(v.shape[0], dtype=np.int64)
     inf = np.zeros(v.shape[0], dtype=np.int64)
     for k in np.flatnonzero(~(np.isfinite(s64) & np.isfinite(dot64))):
@@ -188,7 +194,8 @@ class LayerStats:
 
 def _chunk_rows(k: int, widths: list[int], saves_z: bool, n: int, memory: int, max_rows: int) -> int:
     per_row = 4 * k * sum(widths) * (2 if saves_z else 1) + 4 * k * 4 * max(widths)
-    rows = max(1, min(n, memory // per_row, max(1, max_rows // k)))
+    exact = MAX_CHUNK_ELEMENTS // (k * max(widths))  # zero counts are float32 sums: exact below 2**24
+    rows = max(1, min(n, memory // per_row, max(1, max_rows // k), exact))
     return int(rows)
 
 
@@ -212,7 +219,8 @@ def layer_stats(weights: list[torch.Tensor], biases: list[Optional[torch.Tensor]
     bs = [None if b is None or not bool(b.any()) else b.detach().float().unsqueeze(1) for b in biases]
     rows = chunk_rows or _chunk_rows(k, widths, ops.saves == "z", n_rows, memory, max_rows)
     wmax = max(widths)
-    mk = lambda width: torch.empty(k * rows * width)  # noqa: E731 - flat buffers, viewed per chunk
+    dev = ws[0].device
+    mk = lambda width: torch.empty(k * rows * width, device=dev)  # noqa: E731 - flat buffers, viewed per chunk
     a_buf = [mk(wd) for wd in widths]
     z_buf = [mk(wd) for wd in widths] if ops.saves == "z" else a_buf
     scratch, scratch2, g_a, g_b = (mk(wmax) for _ in range(4))
@@ -232,8 +240,8 @@ def layer_stats(weights: list[torch.Tensor], biases: list[Optional[torch.Tensor]
     for r0 in range(0, n_rows, rows):
         r = min(rows, n_rows - r0)
         xb = x[r0:r0 + r] if shared else x[:, r0:r0 + r]
-        xb = (xb.unsqueeze(0).expand(k, r, xb.shape[-1]) if shared else xb).float()
-        yb = (y[r0:r0 + r].unsqueeze(0).expand(k, r) if y.dim() == 1 else y[:, r0:r0 + r]).long()
+        xb = (xb.unsqueeze(0).expand(k, r, xb.shape[-1]) if shared else xb).to(dev, torch.float32)
+        yb = (y[r0:r0 + r].unsqueeze(0).expand(k, r) if y.dim() == 1 else y[:, r0:r0 + r]).to(dev, torch.long)
         inputs, saved = [xb], []
         a = xb
         for layer in range(n_layers):
@@ -245,7 +253,7 @@ def layer_stats(weights: list[torch.Tensor], biases: list[Optional[torch.Tensor]
             record("act", layer, a, r, wd)
             flat = a.view(k, r * wd)
             nonzero = torch.ne(flat, 0, out=scratch2[: k * r * wd].view(k, r * wd)).sum(1)  # float out: faster than count_nonzero
-            acc["act"].zeros[:, layer] += r * wd - nonzero.long().numpy()
+            acc["act"].zeros[:, layer] += r * wd - _np(nonzero).astype(np.int64)
             if not ops.nonneg:
                 record("act_abs", layer, torch.abs(flat, out=scratch2[: k * r * wd].view(k, r * wd)), r, wd)
             inputs.append(a)
@@ -254,9 +262,9 @@ def layer_stats(weights: list[torch.Tensor], biases: list[Optional[torch.Tensor]
         n_cls = logits.shape[2]
         record("logits", 0, logits, r, n_cls, into=logits_m)
         logp = torch.log_softmax(logits, dim=2)
-        loss_sum += -logp.gather(2, yb.unsqueeze(2)).sum((1, 2)).double().numpy()
+        loss_sum += -_np(logp.gather(2, yb.unsqueeze(2)).sum((1, 2)))
         dlogits = logp.exp_()
-        dlogits.scatter_add_(2, yb.unsqueeze(2), torch.full((k, r, 1), -1.0))
+        dlogits.scatter_add_(2, yb.unsqueeze(2), torch.full((k, r, 1), -1.0, device=dev))
         dlogits.div_(n_rows)
         dws[-1].baddbmm_(a.transpose(1, 2), dlogits)
         grads = (g_a, g_b)  # ping-pong: da in grads[cur], dz in the other unless f' is 1
