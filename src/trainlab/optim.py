@@ -43,15 +43,30 @@ def _any(t: torch.Tensor) -> bool:
     return val
 
 
+def _restore_rows(new: torch.Tensor, old: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """``new`` with the members ``rows`` set back to ``old``: ``where(alive, new, old)``.
+
+    In place: every update rule returns freshly computed tensors (arithmetic or ``clone``), so
+    nothing else holds ``new``; a state value left untouched this step is ``old`` itself; a view
+    is copied first to be safe.
+    """
+    if new.data_ptr() == old.data_ptr():
+        return new
+    if new._base is not None:
+        new = new.clone()
+    return new.index_copy_(0, rows, old.index_select(0, rows))
+
+
 def _sgd_step(p, g, st, hp, t, lr, nesterov: bool):
-    d = g + _v(hp["weight_decay"], p) * p if _any(hp["weight_decay"]) else g
+    # addcmul: one fused pass per update (a + b * c) instead of a multiply and an add
+    d = torch.addcmul(g, _v(hp["weight_decay"], p), p) if _any(hp["weight_decay"]) else g
     if _any(hp["momentum"]):
         m = _v(hp["momentum"], p)
         buf = st.get("momentum_buffer")
-        buf = d.clone() if buf is None else m * buf + d  # torch: first step buf = d
+        buf = d.clone() if buf is None else torch.addcmul(d, m, buf)  # torch: first step buf = d
         st["momentum_buffer"] = buf
-        d = d + m * buf if nesterov else buf
-    return p - _v(lr, p) * d
+        d = torch.addcmul(d, m, buf) if nesterov else buf
+    return torch.addcmul(p, _v(lr, p), d, value=-1.0)
 
 
 def sgd_step(p, g, st, hp, t, lr):
@@ -160,16 +175,17 @@ class PopulationOptimizer:
         t = self.member_t
         out = []
         some_frozen = alive is not None and not bool(alive.all())
+        # frozen members are put back row by row (cost ~ their number, not the population's)
+        frozen = torch.nonzero(~alive).view(-1) if some_frozen else None
         for i, (p, g) in enumerate(zip(params, grads)):
             st = self.state[i]
             old = dict(st)
             new = self.kind.step(p, g, st, self.hp, t, lr)
-            if some_frozen:
-                keep = _v(alive, p)
-                new = torch.where(keep, new, p)
+            if frozen is not None:
+                new = _restore_rows(new, p, frozen)
                 for key, val in st.items():
                     prev = old.get(key)
-                    st[key] = torch.where(keep, val, prev if prev is not None else torch.zeros_like(val))
+                    st[key] = _restore_rows(val, prev if prev is not None else torch.zeros_like(val), frozen)
             out.append(new)
         return out
 

@@ -221,9 +221,13 @@ def _weights_t(name: str, w: Tensor, b: Tensor, ones_out: bool) -> Tensor:
     return wt
 
 
-def _split_bias_grad(g: Tensor) -> tuple[Tensor, Tensor]:
-    """(K, fan_out, fan_in + 1) = [dW^T | db] -> dW (K, fan_in, fan_out), db (K, fan_out)."""
-    return g[:, :, :-1].transpose(1, 2).contiguous(), g[:, :, -1].contiguous()
+def _weight_bias_grad(h_aug: Tensor, dz: Tensor) -> tuple[Tensor, Tensor]:
+    """dW (K, fan_in, fan_out) and db (K, fan_out) from one GEMM [h; 1] @ dz^T = [dW; db^T].
+
+    Both are views of the GEMM's output (no transposing copy); MKL reads the transposed dz in place.
+    """
+    g = torch.bmm(h_aug, dz.transpose(1, 2))
+    return g[:, :-1], g[:, -1]
 
 
 def _back_matmul(w: Tensor, dz: Tensor, out: Tensor) -> Tensor:
@@ -339,7 +343,7 @@ def loss_and_grads(model: PopulationMLP, params: list[Tensor], xb: Tensor, yb: T
                            out=_buffer(f"z{n - 1}", (k, w_out.shape[2], batch), like))
         per_member, dz = LOSS_GRADS[spec.loss](zt, yb, coef)
         if n > 1:
-            grads[-2], grads[-1] = _split_bias_grad(torch.bmm(dz, h_last.transpose(1, 2)))
+            grads[-2], grads[-1] = _weight_bias_grad(h_last, dz)
             dh = _back_matmul(w_out, dz, dh)
 
     # backward through the hidden layers
@@ -348,8 +352,7 @@ def loss_and_grads(model: PopulationMLP, params: list[Tensor], xb: Tensor, yb: T
             dh.mul_(masks[layer - 1])
         dz = act.backward(dh, acts[layer - 1], pres[layer - 1])
         if layer > 1:
-            grads[2 * layer - 2], grads[2 * layer - 1] = _split_bias_grad(
-                torch.bmm(dz, inputs[layer - 1].transpose(1, 2)))
+            grads[2 * layer - 2], grads[2 * layer - 1] = _weight_bias_grad(inputs[layer - 1], dz)
             dh = _back_matmul(ws[layer - 1], dz, _buffer(f"dh{layer - 1}", (k, ws[layer - 1].shape[1], batch), like))
     if shared:  # all members' [x 1]^T dz at once: (d + 1, K * f0)
         g = torch.mm(h_in, dz.reshape(k * f0, batch).t()).view(d + 1, k, f0)
@@ -359,7 +362,7 @@ def loss_and_grads(model: PopulationMLP, params: list[Tensor], xb: Tensor, yb: T
             dw0 = dw0 * scale.view(-1, 1, 1) + offset.view(-1, 1, 1) * db0.unsqueeze(1)
         grads[0], grads[1] = dw0.contiguous(), db0
     else:
-        grads[0], grads[1] = _split_bias_grad(torch.bmm(dz, h_in.transpose(1, 2)))
+        grads[0], grads[1] = _weight_bias_grad(h_in, dz)
 
     objective = per_member
     pen = penalty(ws, spec.l1, spec.l2)
