@@ -138,3 +138,20 @@ def test_statistics_of_large_finite_values_do_not_overflow():
     assert stats.values["preact_mean"][0, 0] == pytest.approx(4e29, rel=1e-6)
     assert stats.values["preact_std"][0, 0] == pytest.approx(0.0, abs=1e24)
     assert stats.flags["preact_std"][0, 0] is None
+
+
+def test_skipped_backward_of_an_overflowed_member_equals_the_computed_one():
+    # alone, the overflowing member's backward is skipped (its loss gradient is NaN); next to a
+    # healthy member it is computed: the statistics must agree, NaN with flag "nan" at every layer
+    depth, width = 45, 256
+    bad, _ = _population(1, [8] + [width] * depth + [2], 1.0, 0.0, seed=3)
+    good, _ = _population(1, [8] + [width] * depth + [2], None, 0.0, seed=4)
+    pair = [torch.cat([b, g]) for b, g in zip(bad, good)]
+    x, y = torch.randn(64, 8), torch.zeros(64, dtype=torch.long)
+    alone = layer_stats(bad, [None] * len(bad), "relu", x, y, chunk_rows=16)
+    both = layer_stats(pair, [None] * len(pair), "relu", x, y, chunk_rows=16)
+    for name in ("act_grad_std", "grad_std", "grad_mean", "act_std", "zero_frac"):
+        np.testing.assert_allclose(alone.values[name][0], both.values[name][0], rtol=1e-5, err_msg=name)  # NaN = NaN
+        assert list(alone.flags[name][0]) == list(both.flags[name][0]), name
+    assert set(alone.flags["grad_std"][0]) == {"nan"} and np.isnan(alone.head_grad_std[0])
+    assert np.all(np.isfinite(both.values["grad_std"][1]))  # the healthy member is untouched

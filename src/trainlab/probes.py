@@ -150,15 +150,22 @@ def _chunk_moments(v: torch.Tensor, scratch: torch.Tensor) -> tuple[np.ndarray, 
     nan = np.zeros(v.shape[0], dtype=np.int64)
     inf = np.zeros(v.shape[0], dtype=np.int64)
     for k in np.flatnonzero(~(np.isfinite(s64) & np.isfinite(dot64))):
-        # exact redo: float32 sums overflowed, or the values themselves are not finite
-        vd = v[k].double()
-        nan[k] = int(torch.isnan(vd).sum())
-        inf[k] = int(torch.isinf(vd).sum())
-        if nan[k] or inf[k]:
+        # float32 sums overflowed, or the values themselves are not finite: count those in float32
+        # (two passes, no copy), and redo the moments exactly in float64 only if all are finite
+        vk = v[k]
+        nonfinite = int((~torch.isfinite(vk)).sum())
+        nan[k] = int(torch.ne(vk, vk).sum()) if nonfinite else 0
+        inf[k] = nonfinite - nan[k]
+        if nonfinite:
             mean[k] = m2[k] = np.nan
-        else:
-            mean[k] = float(vd.mean())
-            m2[k] = float(((vd - mean[k]) ** 2).sum())
+        else:  # finite values too large to square in float32: moments of v / max|v|, scaled back in float64
+            lo, hi = torch.aminmax(vk)
+            scale = max(abs(float(lo)), abs(float(hi)))
+            sk = torch.mul(vk, 1.0 / scale, out=scratch[k])
+            c = float(sk.sum()) / n
+            sk.sub_(c)
+            mean[k] = c * scale
+            m2[k] = float(_rowdot(sk.unsqueeze(0))[0]) * scale * scale
     return mean, np.maximum(m2, 0.0), nan, inf
 
 
@@ -237,6 +244,7 @@ def layer_stats(weights: list[torch.Tensor], biases: list[Optional[torch.Tensor]
         mean, m2, nan, inf = _chunk_moments(flat, scratch[: k * r * width].view(k, r * width))
         (into or acc[name]).merge(layer, r * width, mean, m2, nan, inf)
 
+    dead = np.zeros(k, dtype=bool)
     for r0 in range(0, n_rows, rows):
         r = min(rows, n_rows - r0)
         xb = x[r0:r0 + r] if shared else x[:, r0:r0 + r]
@@ -266,6 +274,12 @@ def layer_stats(weights: list[torch.Tensor], biases: list[Optional[torch.Tensor]
         dlogits = logp.exp_()
         dlogits.scatter_add_(2, yb.unsqueeze(2), torch.full((k, r, 1), -1.0, device=dev))
         dlogits.div_(n_rows)
+        # a member with a non-finite loss gradient in any row has NaN in every backward statistic
+        # (NaN reaches every unit of every layer and every dW sum): once all members are there,
+        # the backward is skipped, and _finish writes those NaNs (flag "nan") directly
+        dead |= ~_np(torch.isfinite(dlogits).view(k, -1).all(1)).astype(bool)
+        if dead.all():
+            continue
         dws[-1].baddbmm_(a.transpose(1, 2), dlogits)
         grads = (g_a, g_b)  # ping-pong: da in grads[cur], dz in the other unless f' is 1
         cur = 0
@@ -279,7 +293,7 @@ def layer_stats(weights: list[torch.Tensor], biases: list[Optional[torch.Tensor]
             if layer > 0:
                 cur = 1 - dz_at
                 da = torch.bmm(dz, ws[layer].transpose(1, 2), out=view(grads[cur], r, widths[layer - 1]))
-    return _finish(acc, dws, ops, logits_m, loss_sum, n_rows, rows)
+    return _finish(acc, dws, ops, logits_m, loss_sum, n_rows, rows, dead)
 
 
 def _tensor_stats(t: torch.Tensor) -> tuple[float, float, Optional[str]]:
@@ -293,7 +307,7 @@ def _tensor_stats(t: torch.Tensor) -> tuple[float, float, Optional[str]]:
 
 
 def _finish(acc: dict[str, _Moments], dws: list[torch.Tensor], ops: ActOps, logits_m: _Moments,
-            loss_sum: np.ndarray, n_rows: int, rows: int) -> LayerStats:
+            loss_sum: np.ndarray, n_rows: int, rows: int, dead: np.ndarray) -> LayerStats:
     if ops.nonneg:
         acc["act_abs"] = acc["act"]
     values: dict[str, np.ndarray] = {}
@@ -317,6 +331,10 @@ def _finish(acc: dict[str, _Moments], dws: list[torch.Tensor], ops: ActOps, logi
     flags["grad_mean"] = flags["grad_std"] = gf
     flags["zero_frac"] = flags["nonfinite_frac"] = np.full((k, n_layers), None, dtype=object)
     head = np.array([_tensor_stats(dws[-1][m])[1] for m in range(k)])
+    for name in ("act_grad_mean", "act_grad_std", "grad_mean", "grad_std"):
+        values[name][dead] = np.nan
+        flags[name][dead] = "nan"
+    head[dead] = np.nan
     _, lvar = logits_m.finished()
     return LayerStats(values=values, flags=flags, loss=loss_sum / n_rows, logit_std=np.sqrt(lvar[:, 0]),
                       head_grad_std=head, rows=n_rows, chunk_rows=rows)
