@@ -130,6 +130,11 @@ def test_quick_study_writes_valid_summary_and_figures(tmp_path):
                 if key in ("act_std", "grad_std", "act_grad_std", "preact_var") and None in vals:
                     assert pair["flags"][key][vals.index(None)] in ("overflow", "nan")
             assert (pair["trainable"] is not None) == (setup["name"] == "lab")
+    report = on_disk["setups"][1]
+    naive = next(p for p in report["pairs"] if p["init"] == "N(0,1)" and p["activation"] == "relu")
+    first = naive["act_std"].index(None)  # float32 overflows first (inf), then inf - inf makes NaN
+    assert naive["flags"]["act_std"][first] == "overflow" and naive["act_std"][-1] is None
+    assert {"overflow", "nan"} >= set(naive["flags"]["act_std"][first:])
     assert any("N(0,1)+relu" in o for o in on_disk["observations"])
     assert on_disk["he_claim"]["verdicts"] and STUDIES["deep"].headline(on_disk)
     assert not list(tmp_path.glob(".deep*"))  # the atomic temporary folder is gone

@@ -26,6 +26,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from trainlab.store_io import read_json  # noqa: E402
 
 DPI = 100
+AXIS_EXP = 300  # log axes stop at 1e-300 and 1e300: float64 predictions can run past them (drawn off-axis)
 INIT_COLORS = {"N(0,1)": "#d62728", "xavier_normal": "#1f77b4", "xavier_uniform": "#17becf", "he_normal": "#2ca02c",
                "he_uniform": "#bcbd22", "lecun_normal": "#9467bd", "orthogonal": "#ff7f0e", "lsuv": "#000000"}
 EDGE_MARKERS = {"zero": ("v", "vanished: exactly 0"), "overflow": ("^", "overflow: inf (null in JSON)"),
@@ -45,7 +46,9 @@ def _limits(arrays: list[np.ndarray]) -> tuple[float, float]:
     pos = np.concatenate([a[np.isfinite(a) & (a > 0)] for a in arrays] or [np.array([1.0])])
     if pos.size == 0:
         pos = np.array([1.0])
-    return 10 ** (math.floor(math.log10(pos.min())) - 1), 10 ** (math.ceil(math.log10(pos.max())) + 1)
+    lo_exp = max(math.floor(math.log10(pos.min())) - 1, -AXIS_EXP)
+    hi_exp = min(math.ceil(math.log10(pos.max())) + 1, AXIS_EXP)
+    return 10.0 ** lo_exp, 10.0 ** max(hi_exp, lo_exp + 1)
 
 
 def _layer_grid(setup: dict, key: str, theory: Optional[str], ylabel: str, path: Path) -> None:
