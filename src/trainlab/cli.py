@@ -146,7 +146,11 @@ def lab(
         colour = {"ok": "green", "skipped": "cyan"}.get(o.status, "red")
         table.add_row(o.name, f"[{colour}]{o.status}[/{colour}]", f"{o.seconds:.1f} s", o.headline or (o.error or "").splitlines()[0])
     console.print(table)
-    console.print(f"report: {out / 'report.html'}")
+    for o in outcomes:
+        if o.status == "failed" and o.error:
+            err_console.print(f"[red]{o.name} failed:[/red] {o.error}", highlight=False, markup=False)
+    if (out / "report.html").is_file():
+        console.print(f"report: {out / 'report.html'}")
     if any(o.status == "failed" for o in outcomes):
         raise typer.Exit(1)
 
