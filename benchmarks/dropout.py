@@ -26,6 +26,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from peak import matmul_peak
+
 from trainlab.experiments.dropout import base_config, make_members
 from trainlab.experiments.dropout_ensemble import MemberWeights, mc_logits
 from trainlab.experiments.dropout_settings import resolve_settings
@@ -33,14 +35,6 @@ from trainlab.experiments.registry import StudyOptions
 from trainlab.loop import TrainSpec, batch_indices, fit
 from trainlab.rng import counter_uniform, member_keys
 from trainlab.runner import build_optimizer, build_population
-
-
-def matmul_peak(n: int = 4096, runs: int = 5) -> float:
-    """FLOP/s of the best of ``runs`` fp32 (n x n) @ (n x n) products."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    torch.mm(a, b)
-    best = min(_timed(lambda: torch.mm(a, b)) for _ in range(runs))
-    return 2 * n ** 3 / best
 
 
 def _timed(fn) -> float:

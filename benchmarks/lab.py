@@ -17,16 +17,7 @@ from pathlib import Path
 
 import torch
 
-
-def matmul_peak_gflops() -> float:
-    a, b = torch.randn(4096, 4096), torch.randn(4096, 4096)
-    torch.mm(a, b)
-    best = float("inf")
-    for _ in range(5):
-        t0 = time.perf_counter()
-        torch.mm(a, b)
-        best = min(best, time.perf_counter() - t0)
-    return 2 * 4096**3 / best / 1e9
+from peak import matmul_peak
 
 
 def run(out: Path, quick: bool) -> dict:
@@ -48,7 +39,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     root = args.out or Path(tempfile.mkdtemp(prefix="trainlab-bench-lab-"))
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, matmul peak {matmul_peak_gflops():.1f} GFLOP/s")
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, matmul peak {matmul_peak() / 1e9:.1f} GFLOP/s")
     modes = [("quick", True, 120)] + ([] if args.quick_only else [("default", False, 1200)])
     for name, quick, target in modes:
         res = run(root / name, quick)
