@@ -219,6 +219,9 @@ def lr_find_cmd(
 
 def main() -> None:
     """Entry point: maps errors to exit codes."""
+    from trainlab.malloc import keep_freed_memory
+
+    keep_freed_memory()  # large tensors reuse heap memory instead of page-faulting every step
     try:
         rc = app(standalone_mode=False)
     except UsageError as e:
