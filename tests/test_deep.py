@@ -143,3 +143,20 @@ def test_quick_study_writes_valid_summary_and_figures(tmp_path):
 def test_diagnose_is_silent_on_a_healthy_pair():
     pair = _measure(("kaiming_normal", 1.0), "relu", depth=10, width=128)
     assert diagnose(pair) == []
+
+
+def _run(init, lr, reached_median, hit, seeds=6):
+    return {"init": init, "lr": lr, "seeds": seeds, "reached_acc": {"median": reached_median},
+            "steps_to_90": {"n": hit, "median": 50 if hit else None}}
+
+
+@pytest.mark.parametrize("he_hit,xa_hit,verdict", [(6, 1, "supported"), (6, 6, "not supported: both train"),
+                                                   (2, 3, "not supported: neither trains"),
+                                                   (1, 5, "reversed: only Xavier trains")])
+def test_he_claim_verdict_follows_reaching_the_target_not_the_last_step(he_hit, xa_hit, verdict):
+    from trainlab.experiments.deep_train import _verdicts
+
+    # final accuracies that would say the opposite: the verdict must not read them
+    runs = [_run("he_normal", 0.01, 0.5, he_hit), _run("xavier_normal", 0.01, 0.95, xa_hit)]
+    (v,) = _verdicts(runs, (0.01,))
+    assert v["verdict"] == verdict and v["xavier_reached_acc"] == 0.95

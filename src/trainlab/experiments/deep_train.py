@@ -37,7 +37,7 @@ TARGET_ACC = 0.9  # "trains": reaches 90% training accuracy on circles (chance i
 class TrainSettings:
     """The fixed training budget every pair gets."""
 
-    steps: int = 400  # full-batch steps: healthy pairs reach 90% within ~120; 400 keeps the study inside 8 minutes on 2 cores
+    steps: int = 300  # full-batch steps: healthy pairs reach 90% within ~140 (median); 300 keeps the study inside 8 minutes on 2 cores
     lr: float = 0.03  # picked on He/Xavier/orthogonal + ReLU at 20x100: 0.1 diverges He, 0.01 is slower
     momentum: float = 0.9
     seeds: int = 4
@@ -139,15 +139,26 @@ def he_claim(depth: int, width: int, data: Dataset, settings: TrainSettings, see
             "runs": runs, "verdicts": _verdicts(runs, lrs), "seconds": out["seconds"]}
 
 
+def trains(run: dict) -> bool:
+    """"Trains": most seeds reach TARGET_ACC training accuracy within the budget.
+
+    Reaching the target, not the accuracy at the last step, decides: at these depths momentum SGD
+    often reaches 100% and then oscillates, so the final accuracy of a run that clearly learned
+    can sit just below 90% in one run and just above it in the next (it did, at 0.88 vs 0.905).
+    """
+    return 2 * run["steps_to_90"]["n"] > run["seeds"]
+
+
 def _verdicts(runs: list[dict], lrs: tuple[float, ...]) -> list[dict]:
-    """Per learning rate: does He train (median >= 90%) where Xavier stalls (median < 90%)?"""
+    """Per learning rate: does He train where Xavier stalls (see ``trains``)?"""
     by = {(r["init"], r["lr"]): r for r in runs}
     out = []
     for lr in lrs:
-        he, xa = by[("he_normal", lr)]["reached_acc"]["median"], by[("xavier_normal", lr)]["reached_acc"]["median"]
-        he_ok = he is not None and he >= TARGET_ACC
-        xa_ok = xa is not None and xa >= TARGET_ACC
+        he, xa = by[("he_normal", lr)], by[("xavier_normal", lr)]
         verdict = {(True, False): "supported", (True, True): "not supported: both train",
-                   (False, False): "not supported: neither trains", (False, True): "reversed: only Xavier trains"}[(he_ok, xa_ok)]
-        out.append({"lr": lr, "he_reached_acc": he, "xavier_reached_acc": xa, "verdict": verdict})
+                   (False, False): "not supported: neither trains", (False, True): "reversed: only Xavier trains"}[
+                       (trains(he), trains(xa))]
+        out.append({"lr": lr, "he_reached_acc": he["reached_acc"]["median"], "xavier_reached_acc": xa["reached_acc"]["median"],
+                    "he_steps_to_90": he["steps_to_90"]["median"], "xavier_steps_to_90": xa["steps_to_90"]["median"],
+                    "verdict": verdict})
     return out
