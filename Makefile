@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
+# glibc: serve large blocks from a heap that is never trimmed (see src/trainlab/malloc.py). The
+# CLI also sets this at start-up with mallopt; set in the environment before the process starts
+# it measured faster still (benchmarks/README.md, "dropout study").
 lab: setup
-	$(VENV)/bin/trainlab lab
+	MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647 $(VENV)/bin/trainlab lab
 
 test: setup
 	bash scripts/test-setup.sh

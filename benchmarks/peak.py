@@ -10,9 +10,12 @@ import time
 
 import torch
 
-from trainlab.malloc import keep_freed_memory
+from trainlab.malloc import keep_freed_memory, reexec_script_with_env
 
-keep_freed_memory()  # every benchmark imports this module: both sides of each ratio get the same malloc
+# every benchmark imports this module: restart once with glibc's malloc variables set, as the CLI
+# does for `lab` and `train`, so both sides of each ratio run under the same allocator settings
+reexec_script_with_env()
+keep_freed_memory()
 
 PEAK_N = 4096
 PEAK_RUNS = 5

@@ -219,8 +219,9 @@ def lr_find_cmd(
 
 def main() -> None:
     """Entry point: maps errors to exit codes."""
-    from trainlab.malloc import keep_freed_memory
+    from trainlab.malloc import keep_freed_memory, reexec_with_env
 
+    reexec_with_env(sys.argv[1:])  # lab and train: restart once with glibc's malloc variables set
     keep_freed_memory()  # large tensors reuse heap memory instead of page-faulting every step
     try:
         rc = app(standalone_mode=False)
