@@ -1,17 +1,33 @@
 """trainlab: a lab bench for training neural networks from scratch.
 
-Public names only. ``trainlab.watch(model, optimizer=None, n_classes=None)`` attaches the
-training-health diagnostics to any PyTorch model (shared/design.md's contract).
+Public names only, imported on first use (so ``import trainlab`` and the CLI's usage errors stay
+fast). ``trainlab.watch(model, optimizer=None, n_classes=None)`` attaches the training-health
+diagnostics to any PyTorch model (shared/design.md's contract).
 """
-from trainlab.config import Config, build_config, load_config
-from trainlab.findings import Finding
-from trainlab.loop import Reason, Stop, TrainSpec, fit
-from trainlab.nn.population import MemberInit, PopulationMLP
-from trainlab.optim import PopulationOptimizer
-from trainlab.runner import run_config
-from trainlab.watch import watch  # noqa: F811 - the function, as the contract names it
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Config", "Finding", "MemberInit", "PopulationMLP", "PopulationOptimizer", "Reason", "Stop", "TrainSpec",
-           "build_config", "fit", "load_config", "run_config", "watch", "__version__"]
+# public name -> the module that defines it
+_PUBLIC = {
+    "Config": "trainlab.config", "build_config": "trainlab.config", "load_config": "trainlab.config",
+    "Finding": "trainlab.findings",
+    "Reason": "trainlab.loop", "Stop": "trainlab.loop", "TrainSpec": "trainlab.loop", "fit": "trainlab.loop",
+    "MemberInit": "trainlab.nn.population", "PopulationMLP": "trainlab.nn.population",
+    "PopulationOptimizer": "trainlab.optim",
+    "run_config": "trainlab.runner",
+    "watch": "trainlab.watch",
+}
+
+__all__ = sorted(_PUBLIC) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'trainlab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    globals()[name] = value  # cached: the next access skips this function
+    return value

@@ -5,6 +5,8 @@ or data (one line, no traceback); 130 interrupted.
 """
 from __future__ import annotations
 
+import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from trainlab.errors import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 
@@ -27,11 +30,15 @@ def _root() -> None:
 
 
 DEVICE_HELP = "auto (CUDA when available), cpu or cuda"
-THREADS_HELP = "torch CPU threads (default: torch's choice)"
+THREADS_HELP = "torch CPU threads, >= 1 (default: torch's choice)"
+DATASETS = ("auto", "mnist", "fashion-mnist", "mnist-5k")  # the dropout study's --dataset choices
 
 
 def default_out(name: str) -> Path:
-    return Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    """``runs/<name>-<timestamp>``, with the name cut to one safe path component."""
+    from trainlab.outdir import safe_name
+
+    return Path("runs") / f"{safe_name(name)}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def _check_device(device: str) -> str:
@@ -70,14 +77,20 @@ def train(
     overrides: Optional[List[str]] = typer.Argument(None, help="dotted overrides, e.g. optim.lr=0.05 model.init.std=0.3"),
     out: Optional[Path] = typer.Option(None, "--out", help="run folder (default runs/<name>-<timestamp>)"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
-    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
     tensorboard: bool = typer.Option(False, "--tensorboard", help="also write TensorBoard event files into DIR/tensorboard"),
+    force: bool = typer.Option(False, "--force", help="replace a finished run in --out, or write into a folder trainlab did not make (only trainlab's own files are replaced)"),
 ) -> None:
-    """Train the population a config describes and write its run folder."""
+    """Train the population a config describes and write its run folder.
+
+    The folder is written under a temporary name and renamed into place when complete. Ctrl-C
+    saves the run so far, marked ``status: interrupted``, and exits 130.
+    """
     from trainlab.config import load_config
+    from trainlab.outdir import claim_out
     from trainlab.population import expand_members
-    from trainlab.runner import run_config
+    from trainlab.store_io import atomic_dir
 
     ov = list(overrides or [])
     ov.append(f"run.device={_check_device(device)}")
@@ -86,14 +99,36 @@ def train(
     cfg = load_config(config, ov)
     out = out or default_out(cfg.run.name)
     members = expand_members(cfg)
-    with progress_bar(quiet) as bar:
-        task = bar.add_task(f"train {cfg.run.name} (K={len(members)})", total=cfg.train.steps)
-        run_config(cfg, out, console=err_console, progress=bar_callback(bar, task), tensorboard=tensorboard)
+    with claim_out(out, "run", force=force, console=err_console) as claim:
+        if claim.state == "ours" and claim.finished and not force:
+            raise UsageError(f"output folder {out} already holds a finished run; pass --force to replace it "
+                             f"(only trainlab's own files are replaced) or choose another --out")
+        if claim.state == "ours" and not claim.finished:
+            err_console.print(f"replacing the unfinished run in {out}", highlight=False)
+        with atomic_dir(out, kind="run", allow_interrupted=True) as tmp:
+            result = _train_into(cfg, tmp, members, quiet, tensorboard)
+    s = result
+    _print_train_summary(cfg, s, out)
+    if s.get("status") == "interrupted":
+        err_console.print(f"interrupted: the partial run is saved in {out} (status: interrupted)", highlight=False)
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _train_into(cfg, folder: Path, members: list, quiet: bool, tensorboard: bool) -> dict:
+    """Train, draw the figures and write the report into ``folder``; returns the summary."""
     from trainlab.report.figures import render_train_figures
     from trainlab.report.html import write_report
+    from trainlab.runner import run_config
 
-    s = render_train_figures(out)
-    write_report(out)
+    with progress_bar(quiet) as bar:
+        task = bar.add_task(f"train {cfg.run.name} (K={len(members)})", total=cfg.train.steps)
+        run_config(cfg, folder, console=err_console, progress=bar_callback(bar, task), tensorboard=tensorboard)
+    s = render_train_figures(folder)
+    write_report(folder)
+    return s
+
+
+def _print_train_summary(cfg, s: dict, out: Path) -> None:
     table = Table(title=f"{cfg.run.name}: {s['members']} members, median [95% CI] over members")
     table.add_column("metric")
     table.add_column("final")
@@ -122,23 +157,33 @@ def lab(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="folder with IDX files (else $TRAINLAB_DATA)"),
     test: bool = typer.Option(False, "--test", help="also evaluate on the untouched test split"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
-    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
     tensorboard: bool = typer.Option(False, "--tensorboard", help="also write each study's per-member curves as TensorBoard scalars (DIR/<study>/tensorboard)"),
 ) -> None:
-    """Run the lab's studies (all, or one) and write summary.json and report.html."""
+    """Run the lab's studies (all, or one) and write summary.json and report.html.
+
+    Into an existing lab folder, finished studies are skipped (``--force`` redoes them) and
+    unfinished or interrupted ones are redone. Ctrl-C exits 130 and records nothing cut short.
+    """
     from trainlab.experiments.registry import StudyOptions
-    from trainlab.lab import get_study, run_lab, study_names
+    from trainlab.lab import get_study, run_lab
+    from trainlab.outdir import claim_out
     from trainlab.runner import pick_device, set_threads
 
     if study != "all":
         get_study(study)  # a bad name is a usage error before any work
+    if dataset not in DATASETS:
+        raise UsageError(f"--dataset {dataset!r} is not available; valid: {', '.join(DATASETS)}")
+    if data_dir is not None and not data_dir.is_dir():
+        raise UsageError(f"--data-dir {str(data_dir)!r} is not a folder")
     pick_device(_check_device(device))
     set_threads(threads)
     opts = StudyOptions(quick=quick, seeds=seeds, device=device, threads=threads, quiet=quiet, test=test,
                         dataset=dataset, data_dir=str(data_dir) if data_dir else None, tensorboard=tensorboard)
     out = out or default_out("lab" if study == "all" else study)
-    outcomes = run_lab(study, out, opts, force=force, console=err_console)
+    with claim_out(out, "lab" if study == "all" else "study", force=force, console=err_console):
+        outcomes = run_lab(study, out, opts, force=force, console=err_console)
     table = Table(title=f"trainlab lab {study}" + (" (quick)" if quick else ""))
     for col in ("study", "status", "time", "headline"):
         table.add_column(col)
@@ -148,7 +193,7 @@ def lab(
     console.print(table)
     for o in outcomes:
         if o.status == "failed" and o.error:
-            err_console.print(f"[red]{o.name} failed:[/red] {o.error}", highlight=False, markup=False)
+            err_console.print(Text.assemble((f"{o.name} failed: ", "red"), o.error))
     if (out / "report.html").is_file():
         console.print(f"report: {out / 'report.html'}")
     if any(o.status == "failed" for o in outcomes):
@@ -157,9 +202,11 @@ def lab(
 
 @app.command()
 def report(folder: Path = typer.Argument(..., help="a study folder or a `lab all` folder")) -> None:
-    """Rebuild report.html from a run folder alone."""
+    """Rebuild report.html from a run folder alone (it writes report.html and nothing else)."""
     from trainlab.report.html import write_report
 
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder; give a trainlab run or lab folder")
     if not (folder / "summary.json").is_file():
         raise UsageError(f"{folder} has no summary.json: not a trainlab run folder")
     console.print(f"report: {write_report(folder)}")
@@ -173,7 +220,7 @@ def doctor(
     steps: int = typer.Option(100, "--steps", min=1, help="steps of the short training probe"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the report as JSON here"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
-    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
 ) -> None:
     """Pre-training checks: loss at init, inputs, init scale, overfit one small batch, a short probe.
 
@@ -184,6 +231,8 @@ def doctor(
     from trainlab.torch_setup import build_from_path
 
     _check_device(device)
+    if json_out is not None:
+        _check_json_out(json_out)
     set_threads(threads)
     rc = doctor_main(str(config) if config else None, python, build=lambda p: build_from_path(p, list(overrides or [])),
                      steps=steps, json_out=json_out, console=console, err_console=err_console)
@@ -200,7 +249,8 @@ def lr_find_cmd(
     lr_max: float = typer.Option(10.0, "--lr-max", help="end of the exponential ramp"),
     steps: int = typer.Option(100, "--steps", min=2, help="ramp steps"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
-    threads: Optional[int] = typer.Option(None, "--threads", help=THREADS_HELP),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
+    force: bool = typer.Option(False, "--force", help="write into an --out folder trainlab did not make (only its own files are replaced)"),
 ) -> None:
     """LR range test: exponential ramp, smoothed loss, a suggestion robust to early spikes, a plot.
 
@@ -210,39 +260,85 @@ def lr_find_cmd(
     from trainlab.runner import set_threads
     from trainlab.torch_setup import build_from_path
 
+    from trainlab.outdir import claim_out
+    from trainlab.store_io import atomic_dir
+
     _check_device(device)
+    for name, v in (("--lr-min", lr_min), ("--lr-max", lr_max)):
+        if not (math.isfinite(v) and v > 0):
+            raise UsageError(f"{name} must be a finite number > 0, got {v}")
+    if lr_min >= lr_max:
+        raise UsageError(f"--lr-min ({lr_min}) must be below --lr-max ({lr_max})")
     set_threads(threads)
-    rc = lr_find_main(str(config) if config else None, python, build=lambda p: build_from_path(p, list(overrides or [])),
-                      out=out or default_out("lr-find"), lr_min=lr_min, lr_max=lr_max, steps=steps, console=console, err_console=err_console)
+    out = out or default_out("lr-find")
+    with claim_out(out, "lr-find", force=force, console=err_console), atomic_dir(out, kind="lr-find") as tmp:
+        rc = lr_find_main(str(config) if config else None, python, build=lambda p: build_from_path(p, list(overrides or [])),
+                          out=tmp, lr_min=lr_min, lr_max=lr_max, steps=steps, console=console, err_console=err_console,
+                          shown_out=out)
+        if rc == EXIT_USAGE:
+            raise typer.Exit(rc)  # nothing was measured: leave no folder behind
     raise typer.Exit(rc)
 
 
-def main() -> None:
-    """Entry point: maps errors to exit codes."""
+def _check_json_out(path: Path) -> None:
+    """``doctor --json PATH``: a file path whose folder exists; an existing file must be an earlier report."""
+    if path.is_dir():
+        raise UsageError(f"--json {str(path)!r} is a folder; give a file path such as {str(path / 'doctor.json')!r}")
+    if not path.parent.is_dir():
+        raise UsageError(f"--json {str(path)!r}: folder {str(path.parent)!r} does not exist")
+    if path.exists():
+        import json
+
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError):
+            old = None
+        if not (isinstance(old, dict) and old.get("made_by") == "trainlab doctor"):
+            raise UsageError(f"--json {str(path)!r} exists and is not a trainlab doctor report; remove it or "
+                             f"choose another path")
+    if not os.access(path.parent, os.W_OK):
+        raise UsageError(f"--json {str(path)!r}: no permission to write in {str(path.parent)!r}")
+
+
+def _click_error_types() -> tuple[type, type]:
+    """click's UsageError and Abort, as typer ships them (typer 0.29 carries its own copy of click;
+    the separate ``click`` package may not be installed): found through typer's public classes."""
+    usage = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+    return usage, typer.Abort
+
+
+def run(argv: Optional[List[str]] = None) -> int:
+    """Run the CLI and return the exit code; the one place errors become exit codes.
+
+    A user's mistake (``UsageError``, or click's usage errors) prints one line and gives 2;
+    Ctrl-C gives 130; anything else is a bug and keeps its traceback (exit 1).
+    """
     from trainlab.malloc import keep_freed_memory, reexec_with_env
 
-    reexec_with_env(sys.argv[1:])  # lab and train: restart once with glibc's malloc variables set
-    keep_freed_memory()  # large tensors reuse heap memory instead of page-faulting every step
+    click_usage, click_abort = _click_error_types()
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        rc = app(standalone_mode=False)
+        reexec_with_env(args)  # lab and train: restart once with glibc's malloc variables set
+        keep_freed_memory()  # large tensors reuse heap memory instead of page-faulting every step
+        rc = app(args=args, standalone_mode=False, prog_name="trainlab")
     except UsageError as e:
-        err_console.print(f"[red]error:[/red] {e}", highlight=False)
-        sys.exit(EXIT_USAGE)
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
-        sys.exit(EXIT_INTERRUPTED)
-    except SystemExit:
-        raise
-    except Exception as e:  # click usage errors arrive here in non-standalone mode
-        import click
+        err_console.print(Text.assemble(("error: ", "red"), str(e)))
+        return EXIT_USAGE
+    except (KeyboardInterrupt, click_abort):
+        err_console.print("interrupted", highlight=False)
+        return EXIT_INTERRUPTED
+    except click_usage as e:
+        hint = " (see trainlab --help)" if getattr(e, "ctx", None) is None else f" (see {e.ctx.command_path} --help)"
+        err_console.print(Text.assemble(("error: ", "red"), e.format_message() + hint))
+        return EXIT_USAGE
+    return rc if isinstance(rc, int) else 0
 
-        if isinstance(e, click.exceptions.UsageError):
-            err_console.print(f"[red]error:[/red] {e.format_message()}", highlight=False)
-            sys.exit(EXIT_USAGE)
-        if isinstance(e, click.exceptions.Abort):
-            sys.exit(EXIT_INTERRUPTED)
-        raise
-    sys.exit(rc if isinstance(rc, int) else 0)
+
+def main() -> None:
+    """Entry point for ``python -m trainlab.cli``; the installed ``trainlab`` uses ``trainlab.__main__``."""
+    from trainlab.__main__ import main as entry
+
+    entry()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ wrong types and out-of-range values are errors naming the value and what is vali
 from __future__ import annotations
 
 import difflib
+import math
 from pathlib import Path
 from typing import Any, Literal, Optional
 
@@ -20,7 +21,7 @@ from trainlab.nn.init import BIAS_INITS, INITS, resolve_init
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class DataConfig(_Strict):
@@ -220,17 +221,71 @@ def _format_error(err: ValidationError) -> str:
         hint = f"; did you mean {near[0]!r}?" if near else ""
         return f"unknown config key {loc!r}{hint}"
     msg = first["msg"].removeprefix("Value error, ")
+    if not loc:  # a whole-config rule (the population block): its message names the key itself
+        return msg
     value = first.get("input")
     shown = "" if isinstance(value, dict) else f" (got {value!r})"
     return f"config key {loc!r}: {msg}{shown}"
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a mapping with the same key twice (YAML lets the last one win)."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict[Any, Any] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            mark = key_node.start_mark
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (line {mark.line + 1}, column {mark.column + 1}; first at line "
+                f"{seen[key].line + 1}): remove one of them", mark)
+        seen[key] = key_node.start_mark
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def _yaml_problem(e: yaml.YAMLError) -> str:
+    """One line: what is wrong and where (line and column, counted from 1)."""
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    mark = getattr(e, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{problem}{where}"
+
+
+def safe_yaml(text: str) -> Any:
+    """``yaml.safe_load`` that also refuses duplicate keys."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def parse_value(text: str) -> Any:
     """A command-line value, read as YAML: ``0.1`` -> float, ``[1, 2]`` -> list, ``relu`` -> str."""
     try:
-        return yaml.safe_load(text)
+        return safe_yaml(text)
     except yaml.YAMLError as e:
-        raise UsageError(f"cannot read value {text!r}: {e}") from None
+        raise UsageError(f"cannot read value {text!r}: {_yaml_problem(e)}") from None
+
+
+def check_finite(raw: Any, where: str = "") -> None:
+    """Every float in a raw config (sections, overrides, population lists) must be finite.
+
+    YAML reads ``.nan``, ``.inf`` and numbers too large for a double (``1e400``) as non-finite
+    floats; none is a meaningful setting, and each would only fail later, mid-training or while
+    drawing.
+    """
+    if isinstance(raw, float) and not math.isfinite(raw):
+        shown = "nan" if raw != raw else ("inf" if raw > 0 else "-inf")
+        raise UsageError(f"config key {where or '(top)'!r}: {shown} is not a finite number; give a finite value "
+                         f"(a float beyond +-1.8e308 reads as inf)")
+    if isinstance(raw, dict):
+        for k, v in raw.items():
+            check_finite(v, f"{where}.{k}" if where else str(k))
+    elif isinstance(raw, (list, tuple)):
+        for i, v in enumerate(raw):
+            check_finite(v, f"{where}[{i}]")
 
 
 def apply_override(raw: dict, dotted: str, value: Any) -> None:
@@ -255,7 +310,10 @@ def build_config(raw: dict | None = None, overrides: list[str] | None = None) ->
         if "=" not in item:
             raise UsageError(f"override {item!r} is not key=value (e.g. optim.lr=0.05)")
         key, text = item.split("=", 1)
+        if not key.strip():
+            raise UsageError(f"override {item!r} has no key before '=' (e.g. optim.lr=0.05)")
         apply_override(raw, key.strip(), parse_value(text))
+    check_finite(raw)
     try:
         return Config.model_validate(raw)
     except ValidationError as e:
@@ -267,12 +325,18 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None) -> 
     raw: Any = {}
     if path is not None:
         p = Path(path)
+        if p.is_dir():
+            raise UsageError(f"config {str(p)!r} is a folder; give a YAML config file (see examples/)")
         if not p.is_file():
             raise UsageError(f"config file {str(p)!r} not found")
         try:
-            raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+            raw = safe_yaml(p.read_text(encoding="utf-8")) or {}
+        except UnicodeDecodeError as e:
+            raise UsageError(f"config file {str(p)!r} is not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+        except OSError as e:
+            raise UsageError(f"config file {str(p)!r} cannot be read: {e.strerror}") from None
         except yaml.YAMLError as e:
-            raise UsageError(f"config file {str(p)!r} is not valid YAML: {str(e).splitlines()[0]}") from None
+            raise UsageError(f"config file {str(p)!r} is not valid YAML: {_yaml_problem(e)}") from None
         if not isinstance(raw, dict):
             raise UsageError(f"config file {str(p)!r} must hold a mapping of sections, got {type(raw).__name__}")
     return build_config(raw, overrides)

@@ -11,13 +11,13 @@ return the process exit code (shared/design.md: 0 ok, 1 a doctor error or a fail
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from trainlab.doctor import default_loss_fn, load_python_target, print_report, run_doctor
 from trainlab.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
 from trainlab.lr_find import lr_find, plot_lr_find
+from trainlab.store_io import write_json_atomic
 
 Built = Sequence[Any]  # (model, optimizer, batches) or (model, optimizer, batches, loss_fn)
 Builder = Callable[[str], Built]
@@ -57,10 +57,7 @@ def resolve_setup(target: str | None = None, python: str | None = None,
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, allow_nan=False))
-    tmp.replace(path)
+    write_json_atomic(Path(path), data)
 
 
 def doctor_main(target: str | None = None, python: str | None = None, *, build: Builder | None = None,
@@ -78,14 +75,16 @@ def doctor_main(target: str | None = None, python: str | None = None, *, build: 
         return EXIT_USAGE
     print_report(report, console)
     if json_out is not None:
-        _write_json(Path(json_out), report.to_dict())
+        _write_json(Path(json_out), {"made_by": "trainlab doctor"} | report.to_dict())
     return report.exit_code
 
 
 def lr_find_main(target: str | None = None, python: str | None = None, *, build: Builder | None = None,
                  built: Built | None = None, out: Path | None = None, lr_min: float = 1e-7,
-                 lr_max: float = 10.0, steps: int = 100, console: Any = None, err_console: Any = None) -> int:
-    """Run the LR range test, print the suggestion, write lr_find.png/json under ``out``.
+                 lr_max: float = 10.0, steps: int = 100, console: Any = None, err_console: Any = None,
+                 shown_out: Path | None = None) -> int:
+    """Run the LR range test, print the suggestion, write lr_find.png/json under ``out``
+    (``shown_out``: the folder to name in messages, when ``out`` is a temporary one).
 
     Returns 1 when no learning rate could be suggested (the loss diverged at once).
     """
@@ -111,5 +110,6 @@ def lr_find_main(target: str | None = None, python: str | None = None, *, build:
         out = Path(out)
         plot_lr_find(result, out / "lr_find.png")
         _write_json(out / "lr_find.json", result.to_dict())
-        console.print(f"wrote {out / 'lr_find.png'} and {out / 'lr_find.json'}")
+        shown = Path(shown_out) if shown_out is not None else out
+        console.print(f"wrote {shown / 'lr_find.png'} and {shown / 'lr_find.json'}")
     return EXIT_OK if result.suggestion is not None else EXIT_FAILURE

@@ -13,20 +13,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from trainlab import interrupts
 from trainlab.errors import UsageError
 from trainlab.experiments import load_all
 from trainlab.experiments.registry import STUDIES, Study, StudyOptions, ordered
 from trainlab.report.html import write_report
 from trainlab.runner import provenance
 from trainlab.schema import validate_summary
-from trainlab.store_io import read_json, write_json_atomic
+from trainlab.store_io import make_dir, mark_made, read_json, write_json_atomic
 
 
 @dataclass
 class StudyOutcome:
     name: str
     title: str
-    status: str  # "ok", "skipped" (already finished), "failed"
+    status: str  # "ok", "skipped" (already finished), "failed", "interrupted" (redone on the next run)
     seconds: float
     headline: str = ""
     error: Optional[str] = None
@@ -49,14 +50,15 @@ def get_study(name: str) -> Study:
 
 
 def finished(folder: Path, name: str) -> bool:
-    """A study folder is finished when its summary exists and names the study."""
+    """A study folder is finished when its summary exists, names the study and is not interrupted."""
     p = folder / "summary.json"
     if not p.is_file():
         return False
     try:
-        return read_json(p).get("experiment") == name
-    except ValueError:
+        s = read_json(p)
+    except (OSError, ValueError):
         return False
+    return isinstance(s, dict) and s.get("experiment") == name and s.get("status", "ok") != "interrupted"
 
 
 def run_study(study: Study, folder: Path, opts: StudyOptions, force: bool = False, console=None) -> StudyOutcome:
@@ -66,8 +68,11 @@ def run_study(study: Study, folder: Path, opts: StudyOptions, force: bool = Fals
         return StudyOutcome(study.name, study.title, "skipped", float(s.get("seconds", 0.0) or 0.0),
                             _headline(study, s))
     t0 = time.perf_counter()
+    seen = interrupts.count()
     try:
         summary = study.run(folder, opts)
+        if interrupts.count() != seen:  # a fit inside returned early: nothing cut short is recorded as ok
+            raise KeyboardInterrupt
         validate_summary(summary, study.schema)
         secs = time.perf_counter() - t0
         missing = {"seconds": secs, "title": study.title}  # for the report and for skips, when the study left them out
@@ -104,18 +109,27 @@ def run_lab(which: str, out: Path, opts: StudyOptions, force: bool = False, cons
         study = get_study(which)
         return [run_study(study, out, opts, force, console)]
     load_all()
+    make_dir(out, "lab")
     outcomes = []
     t0 = time.perf_counter()
     for study in ordered():
         if console is not None and not opts.quiet:
             console.print(f"[bold]{study.title}[/bold]")
-        outcomes.append(run_study(study, out / study.name, opts, force, console))
+        t_study = time.perf_counter()
+        try:
+            outcomes.append(run_study(study, out / study.name, opts, force, console))
+        except KeyboardInterrupt:
+            outcomes.append(StudyOutcome(study.name, study.title, "interrupted", time.perf_counter() - t_study,
+                                         error="interrupted (Ctrl-C); the next run into this folder redoes it"))
+            write_index(out, outcomes, opts, time.perf_counter() - t0)
+            raise
         write_index(out, outcomes, opts, time.perf_counter() - t0)  # the index is current after every study
     write_report(out)
     return outcomes
 
 
 def write_index(out: Path, outcomes: list[StudyOutcome], opts: StudyOptions, seconds: float) -> None:
+    mark_made(out, "lab", "summary.json", *(o.name for o in outcomes))
     write_json_atomic(out / "summary.json", {
         "schema_version": 1,
         "experiment": "lab",

@@ -20,6 +20,7 @@ from typing import Any, Callable, Optional, Protocol
 import numpy as np
 import torch
 
+from trainlab import interrupts
 from trainlab.losses import LOSSES, accuracy
 from trainlab.nn.population import PopulationMLP
 from trainlab.optim import PopulationOptimizer
@@ -90,6 +91,11 @@ class FitResult:
     stop: Stop
     frozen: dict[int, dict]
     seconds: float
+
+    @property
+    def interrupted(self) -> bool:
+        """True when Ctrl-C cut training short: the history is partial and must not pass for finished."""
+        return self.stop.reason == Reason.INTERRUPTED
 
 
 @dataclass
@@ -179,7 +185,14 @@ def _release_fused_buffers() -> None:
 def fit(model: PopulationMLP, optimizer: PopulationOptimizer, train: tuple[torch.Tensor, torch.Tensor],
         val: Optional[tuple[torch.Tensor, torch.Tensor]] = None, spec: TrainSpec = TrainSpec(),
         callbacks: Optional[list[Any]] = None, progress: Optional[Callable[[int], None]] = None) -> FitResult:
-    """Train ``model`` in place for ``spec.steps`` steps (or until a stop) and return the history."""
+    """Train ``model`` in place for ``spec.steps`` steps (or until a stop) and return the history.
+
+    On Ctrl-C it returns the history so far with ``stop.reason == Reason.INTERRUPTED`` (see
+    ``FitResult.interrupted``) and counts the interrupt (``trainlab.interrupts``), so that callers
+    writing results can refuse to record them as finished. Under the CLI, a fit called after an
+    interrupt raises ``KeyboardInterrupt`` at once instead of training.
+    """
+    interrupts.stop_if_interrupted()
     callbacks = list(callbacks or [])
     t0 = time.perf_counter()
     x, y = train
@@ -241,6 +254,7 @@ def fit(model: PopulationMLP, optimizer: PopulationOptimizer, train: tuple[torch
             if stop is None and (step % spec.eval_every == 0 or step == spec.steps):
                 stop = record(step)
     except KeyboardInterrupt:
+        interrupts.mark()
         stop = Stop(Reason.INTERRUPTED, f"interrupted at step {step}")
     _release_fused_buffers()
     if stop is None:

@@ -45,7 +45,7 @@ LONG_COMMANDS = ("lab", "train")  # worth a second interpreter start-up (~1 s)
 
 
 def reexec_with_env(argv: list[str]) -> None:
-    """Restart ``python -m trainlab.cli ARGS`` with glibc's malloc variables in the environment.
+    """Restart ``python -m trainlab ARGS`` with glibc's malloc variables in the environment.
 
     Set before the process starts, they measured faster than the same settings made by
     ``keep_freed_memory`` at run time (the dropout study's population step: 0.74-0.89x of the
@@ -61,7 +61,7 @@ def reexec_with_env(argv: list[str]) -> None:
     env = {**os.environ, **ENV}
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, "-m", "trainlab.cli", *argv], env)
+    os.execve(sys.executable, [sys.executable, "-m", "trainlab", *argv], env)
 
 
 def reexec_script_with_env() -> None:

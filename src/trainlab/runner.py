@@ -114,12 +114,18 @@ def chunk_size(cfg: Config, n_rows: int, input_dim: int, n_classes: int) -> int:
 
 @dataclass
 class RunResult:
+    """A finished (or, after Ctrl-C, partial: ``interrupted``) run of a config."""
+
     model: PopulationMLP
     members: list[Member]
     arrays: dict[str, np.ndarray]
     fits: list[FitResult]
     summary: dict
     dataset: Any
+
+    @property
+    def interrupted(self) -> bool:
+        return self.summary.get("status") == "interrupted"
 
 
 def run_population(cfg: Config, dataset, members: Optional[list[Member]] = None, device: str | torch.device = "cpu",
@@ -146,6 +152,8 @@ def run_population(cfg: Config, dataset, members: Optional[list[Member]] = None,
                   callbacks=callbacks_factory(chunk) if callbacks_factory else None, progress=progress)
         parts.append(res.model)
         fits.append(res)
+        if res.interrupted:  # Ctrl-C: the remaining chunks are not started
+            break
     model = parts[0] if len(parts) == 1 else PopulationMLP.concat(parts)
     arrays = _merge_histories(fits)
     return model, fits, arrays
@@ -202,6 +210,8 @@ def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
                                            cfg.train.loss))
         return cbs
     model, fits, arrays = run_population(cfg, dataset, members, device, callbacks_factory, progress)
+    interrupted = any(f.interrupted for f in fits)
+    members = members[:sum(f.model.K for f in fits)]  # an interrupt leaves later chunks untrained
     frozen = {}
     offset = 0
     for f in fits:
@@ -217,6 +227,7 @@ def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
     summary = {
         "experiment": "train",
         "name": cfg.run.name,
+        "status": "interrupted" if interrupted else "ok",
         "members": len(members),
         "data_source": dataset.source,
         "data_notes": list(dataset.notes),

@@ -266,7 +266,11 @@ def load_image_dataset(name: str, data_dir: str | Path | None = None, cache_dir:
     req = _Request(data_dir=Path(chosen).expanduser() if chosen else None, cache_dir=src.cache_root(cache_dir),
                    download=download, timeout=float(timeout), mirrors=mirrors, console=console,
                    checksums=checksums, system_dir=Path(system_dir) if system_dir else None)
-    return IMAGE_DATASETS[name](req)
+    try:
+        return IMAGE_DATASETS[name](req)
+    except PermissionError as e:
+        raise DataError(f"{name}: cannot read {e.filename or chosen}: permission denied; fix the permissions, or "
+                        f"point --data-dir / ${src.ENV_DATA} at a readable folder") from None
 
 
 # ---------------------------------------------------------------- the lab protocol
