@@ -21,8 +21,12 @@ $(STAMP): pyproject.toml
 lab: setup
 	MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647 $(VENV)/bin/trainlab lab
 
+# A fresh-environment check first: every declared dependency is installed and consistent (pip check),
+# and a usage error gives exit 2 with no traceback (a missing dependency would crash it).
 test: setup
 	bash scripts/test-setup.sh
+	$(VENV)/bin/python -m pip check
+	bash scripts/check-fresh-cli.sh $(VENV)/bin/trainlab
 	$(VENV)/bin/python -m pytest -q
 
 clean:

@@ -29,6 +29,7 @@ def _root() -> None:
     """trainlab: a lab bench for training neural networks from scratch."""
 
 
+EXIT_INTERRUPTED_REPORTED = -130  # internal: 130, and the command has said so itself
 DEVICE_HELP = "auto (CUDA when available), cpu or cuda"
 THREADS_HELP = "torch CPU threads, >= 1 (default: torch's choice)"
 DATASETS = ("auto", "mnist", "fashion-mnist", "mnist-5k")  # the dropout study's --dataset choices
@@ -111,7 +112,7 @@ def train(
     _print_train_summary(cfg, s, out)
     if s.get("status") == "interrupted":
         err_console.print(f"interrupted: the partial run is saved in {out} (status: interrupted)", highlight=False)
-        raise typer.Exit(EXIT_INTERRUPTED)
+        raise typer.Exit(EXIT_INTERRUPTED_REPORTED)
 
 
 def _train_into(cfg, folder: Path, members: list, quiet: bool, tensorboard: bool) -> dict:
@@ -328,9 +329,15 @@ def run(argv: Optional[List[str]] = None) -> int:
         err_console.print("interrupted", highlight=False)
         return EXIT_INTERRUPTED
     except click_usage as e:
-        hint = " (see trainlab --help)" if getattr(e, "ctx", None) is None else f" (see {e.ctx.command_path} --help)"
-        err_console.print(Text.assemble(("error: ", "red"), e.format_message() + hint))
+        message = e.format_message()
+        if message:  # empty: no command given, and the help was printed
+            hint = " (see trainlab --help)" if getattr(e, "ctx", None) is None else f" (see {e.ctx.command_path} --help)"
+            err_console.print(Text.assemble(("error: ", "red"), message + hint))
         return EXIT_USAGE
+    if rc == EXIT_INTERRUPTED:  # typer turns KeyboardInterrupt into exit code 130, silently
+        err_console.print("interrupted", highlight=False)
+    if rc == EXIT_INTERRUPTED_REPORTED:
+        rc = EXIT_INTERRUPTED
     return rc if isinstance(rc, int) else 0
 
 

@@ -311,6 +311,9 @@ def load_python_target(target: str) -> tuple[nn.Module, torch.optim.Optimizer, I
     sys.path.insert(0, str(path.resolve().parent))
     try:
         spec.loader.exec_module(module)
+    except SystemExit as e:  # the user's file must not decide trainlab's exit code
+        raise UsageError(f"importing {path_s} called sys.exit({e.code!r}); guard script code with "
+                         f"if __name__ == '__main__':") from None
     except Exception as e:  # the user's file: report it in one line
         raise UsageError(f"importing {path_s} failed: {type(e).__name__}: {e}") from e
     finally:
@@ -322,6 +325,9 @@ def load_python_target(target: str) -> tuple[nn.Module, torch.optim.Optimizer, I
         raise UsageError(f"{path_s} has no function {func_name!r}; functions there: {names}")
     try:
         result = fn()
+    except SystemExit as e:
+        raise UsageError(f"{target} called sys.exit({e.code!r}) instead of returning (model, optimizer, "
+                         f"batches[, loss_fn])") from None
     except Exception as e:
         raise UsageError(f"{target} raised {type(e).__name__}: {e}") from e
     if not isinstance(result, (tuple, list)) or len(result) not in (3, 4):

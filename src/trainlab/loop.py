@@ -20,7 +20,7 @@ from typing import Any, Callable, Optional, Protocol
 import numpy as np
 import torch
 
-from trainlab import interrupts
+from trainlab import faults, interrupts
 from trainlab.losses import LOSSES, accuracy
 from trainlab.nn.population import PopulationMLP
 from trainlab.optim import PopulationOptimizer
@@ -217,6 +217,7 @@ def fit(model: PopulationMLP, optimizer: PopulationOptimizer, train: tuple[torch
     stop = record(0)
     step = 0
     try:
+        faults.pause_point("training")
         while stop is None and step < spec.steps:
             if full_batch:
                 xb, yb = x, y

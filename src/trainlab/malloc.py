@@ -61,6 +61,12 @@ def reexec_with_env(argv: list[str]) -> None:
     env = {**os.environ, **ENV}
     sys.stdout.flush()
     sys.stderr.flush()
+    # Ctrl-C during the restart would kill the new interpreter before it can catch it (exit -2, not
+    # 130): ignore SIGINT across exec (an ignored signal stays ignored); trainlab.__main__ installs
+    # its handler again within milliseconds of start-up.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.execve(sys.executable, [sys.executable, "-m", "trainlab", *argv], env)
 
 

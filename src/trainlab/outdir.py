@@ -20,6 +20,7 @@ import errno
 import os
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -109,8 +110,12 @@ def _check_writable(path: Path) -> None:
         anc = anc.parent
     if not anc.is_dir():
         raise UsageError(f"output {path}: {anc} is a file, not a folder")
-    if not os.access(anc, os.W_OK | os.X_OK):
-        raise UsageError(f"output {path}: no permission to write in {anc}")
+    try:  # a real write, not os.access: root passes access checks on read-only mounts and /proc
+        fd, probe = tempfile.mkstemp(prefix=".trainlab-probe-", dir=anc)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise UsageError(f"output {path}: cannot write in {anc} ({e.strerror})") from None
 
 
 @contextlib.contextmanager
@@ -157,7 +162,7 @@ def claim_out(path: Path, kind: str, force: bool = False, console: Any = None) -
         state, found_kind, finished = classify(path)
         if state == "foreign" and not force:
             n = sum(1 for _ in path.iterdir())
-            raise UsageError(f"output folder {path} exists and was not made by trainlab ({n} entries); choose a "
+            raise UsageError(f"output folder {path} exists and was not made by trainlab ({n} entr{'y' if n == 1 else 'ies'}); choose a "
                              f"new folder, or pass --force to write into it (only trainlab's own files are "
                              f"ever replaced)")
         if state == "ours" and found_kind not in (None, kind) and not force:

@@ -138,6 +138,10 @@ def run_population(cfg: Config, dataset, members: Optional[list[Member]] = None,
     members = members if members is not None else expand_members(cfg)
     require_members(members)
     dev = torch.device(device)
+    n_train, batch = len(dataset.train.y), cfg.train.batch_size
+    if batch is not None and batch > n_train:
+        raise UsageError(f"train.batch_size={batch} is larger than the {n_train} training points; use at most "
+                         f"{n_train}, or leave it unset (null) for full-batch gradient descent")
     tr = (dataset.train.x.to(dev), dataset.train.y.to(dev))
     va = (dataset.val.x.to(dev), dataset.val.y.to(dev))
     size = chunk_size(cfg, tr[0].shape[0], dataset.input_dim, dataset.n_classes)

@@ -23,10 +23,11 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from trainlab import interrupts
+from trainlab import faults, interrupts
 from trainlab.stats import json_clean
 
 MARKER = ".trainlab"  # JSON: {"made_by": "trainlab", "kind": ..., "entries": [...], "updated": ...}
+ALWAYS_OURS = ("report.html",)  # in a trainlab folder, written after the folder is installed (trainlab report)
 ASIDE_SUFFIX = ".before-trainlab"  # a user's entry in the way of a new one is renamed to NAME + this
 
 _UMASK: int | None = None
@@ -155,13 +156,16 @@ def install_dir(tmp: Path, final: Path, kind: str) -> list[Path]:
         os.replace(tmp, final)
         return []
     old = read_marker(final)
-    ours = set(old["entries"]) if old else set()
+    ours = set(old["entries"]) | set(ALWAYS_OURS) if old else set()
     moved = []
     order = sorted(entries - {"summary.json"}) + (["summary.json"] if "summary.json" in entries else [])
     if "summary.json" in ours and (final / "summary.json").exists():
         (final / "summary.json").unlink()
     for name in sorted(ours - entries):
         _remove(final / name)
+    for name in ALWAYS_OURS:  # written after installing (the report): a user's file of that name goes aside now
+        if name not in entries and name not in ours and (final / name).exists():
+            moved.append(_move_aside(final / name))
     for name in order:
         dest = final / name
         if dest.exists() or dest.is_symlink():
@@ -191,6 +195,7 @@ def atomic_dir(final: Path, kind: str = "study", allow_interrupted: bool = False
     try:
         os.chmod(tmp, dir_mode())
         yield tmp
+        faults.pause_point("writing")
         if interrupts.count() != seen and not allow_interrupted:
             raise KeyboardInterrupt
     except BaseException:

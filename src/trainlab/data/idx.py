@@ -11,13 +11,13 @@ from __future__ import annotations
 import gzip
 import os
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
 from trainlab.errors import DataError
+from trainlab.store_io import write_bytes_atomic
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -99,21 +99,11 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> Path:
     data = header + arr.astype(IDX_DTYPES[_CODE_OF[key]]).tobytes()
     if path.suffix == ".gz":
         data = gzip.compress(data, compresslevel=6, mtime=0)
-    atomic_write(path, data)
+    write_bytes_atomic(path, data)
     return path
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
 
 
 def check_images_labels(images: np.ndarray, labels: np.ndarray, images_path: str | os.PathLike,

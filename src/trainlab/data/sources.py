@@ -21,6 +21,7 @@ from typing import Any
 
 from trainlab.data.idx import read_bytes
 from trainlab.errors import DataError
+from trainlab.store_io import file_mode
 
 # role -> standard file name (without .gz)
 IDX_FILES: dict[str, str] = {
@@ -164,6 +165,7 @@ def download_file(url: str, dest: Path, md5: str | None, timeout: float) -> Path
     tmp = Path(tmp_name)
     h = hashlib.md5(usedforsecurity=False)
     try:
+        os.fchmod(fd, file_mode())
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
             for chunk in iter(lambda: resp.read(1 << 16), b""):
                 h.update(chunk)

@@ -134,7 +134,7 @@ def _member_rows(trained: list[Trained]) -> list[dict[str, Any]]:
 
 def write_data(folder: Path, res: Results, trained: list[Trained], picked: dict[str, Optional[float]]) -> None:
     """The raw material of the figures: curves, per-member results, boundary members' weights."""
-    from safetensors.torch import save_file
+    from trainlab.store import save_weights
 
     lab = res.trained["lab"]
     sigma = np.full(len(lab.plan.members), np.nan)
@@ -145,7 +145,7 @@ def write_data(folder: Path, res: Results, trained: list[Trained], picked: dict[
                         val_loss=lab.curves["val_loss"], sigma=sigma, train_x=lab.train_x, train_y=lab.train_y)
     write_json_atomic(folder / "members.json", _member_rows(trained))
     chosen = _boundary_members(res, picked)
-    save_file(lab.model.select([c["member"] for c in chosen]).state_dict(), str(folder / "boundaries.safetensors"))
+    save_weights(folder, lab.model.select([c["member"] for c in chosen]).state_dict(), "boundaries.safetensors")
     write_json_atomic(folder / "boundaries.json", chosen)
 
 

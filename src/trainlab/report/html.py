@@ -13,7 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from trainlab.store_io import read_json, write_text_atomic
+from trainlab.errors import UsageError
+from trainlab.store_io import read_json, read_marker, write_text_atomic
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
@@ -25,6 +26,9 @@ figcaption{font-size:.9em;color:#444}.failed{background:#fee;border:1px solid #c
 .ok{color:#070}.bad{color:#c00}pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.8em}
 ul.obs li{margin:.3em 0}.note{background:#ffd;border:1px solid #cc8;padding:.4em .6em}
 """
+
+
+GENERATOR = '<meta name="generator" content="trainlab">'  # marks a report.html as trainlab's own
 
 
 def esc(x: Any) -> str:
@@ -51,37 +55,79 @@ def _num(v: Any) -> str:
     return f"{v:.4g}" if abs(v) < 1e4 else f"{v:.3g}"
 
 
+def _num_or_dash(v: Any) -> str:
+    return _num(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else "&mdash;"
+
+
 def _img(path: Path) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     mime = "image/svg+xml" if path.suffix == ".svg" else "image/png"
     return f'<img alt="{esc(path.name)}" src="data:{mime};base64,{data}">'
 
 
+def inside(folder: Path, name: Any) -> Path | None:
+    """``folder / name`` resolved (symlinks followed) when it stays inside ``folder``, else None.
+
+    Every path a report reads comes from a summary.json, which anyone can edit: a figure named
+    ``/etc/passwd`` or ``../../x`` must never be embedded.
+    """
+    if not isinstance(name, str) or not name or "\x00" in name:
+        return None
+    root = folder.resolve()
+    p = (folder / name).resolve()
+    return p if p != root and p.is_relative_to(root) else None
+
+
+def load_summary(folder: Path) -> dict:
+    """``folder/summary.json`` as a dict, or a ``UsageError`` naming what is wrong with it."""
+    path = folder / "summary.json"
+    try:
+        s = read_json(path)
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"cannot read {path}: {e}") from None
+    except RecursionError:
+        raise UsageError(f"{path} is nested too deeply to be a trainlab summary") from None
+    except ValueError as e:
+        raise UsageError(f"{path} is not valid JSON ({e}); it may be truncated: rerun the command that wrote it") from None
+    if not isinstance(s, dict):
+        raise UsageError(f"{path} holds a JSON {type(s).__name__}, not an object: not a trainlab summary")
+    return s
+
+
+def _list_of(s: dict, key: str, kind: type) -> list:
+    v = s.get(key)
+    return [x for x in v if isinstance(x, kind)] if isinstance(v, list) else []
+
+
 def table_html(t: dict) -> str:
-    head = "".join(f"<th>{esc(c)}</th>" for c in t.get("columns", []))
-    rows = "".join("<tr>" + "".join(f"<td>{fmt_cell(c)}</td>" for c in row) + "</tr>" for row in t.get("rows", []))
+    cols = t.get("columns") if isinstance(t.get("columns"), list) else []
+    rows_in = [r for r in t.get("rows", []) if isinstance(r, list)] if isinstance(t.get("rows"), list) else []
+    head = "".join(f"<th>{esc(c)}</th>" for c in cols)
+    rows = "".join("<tr>" + "".join(f"<td>{fmt_cell(c)}</td>" for c in row) + "</tr>" for row in rows_in)
     cap = f"<caption>{esc(t.get('title', ''))}</caption>" if t.get("title") else ""
     return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
 def study_section(folder: Path, title: str | None = None, anchor: str | None = None) -> str:
     """One study's section from its folder: observations, tables, figures, provenance."""
-    s = read_json(folder / "summary.json")
+    s = load_summary(folder)
     name = s.get("experiment", folder.name)
     parts = [f'<section id="{esc(anchor or name)}" class="study"><h2>{esc(title or s.get("title", name))}</h2>']
-    for note in s.get("data_notes", []) or []:
+    for note in _list_of(s, "data_notes", str):
         parts.append(f'<p class="note">{esc(note)}</p>')
-    obs = s.get("observations") or []
+    obs = _list_of(s, "observations", str)
     if obs:
         parts.append("<h3>Observations</h3><ul class=\"obs\">" + "".join(f"<li>{esc(o)}</li>" for o in obs) + "</ul>")
-    for t in s.get("tables") or []:
+    for t in _list_of(s, "tables", dict):
         parts.append(table_html(t))
-    for f in s.get("figures") or []:
-        p = folder / f["file"]
-        if p.is_file():
+    for f in _list_of(s, "figures", dict):
+        p = inside(folder, f.get("file"))
+        if p is None:
+            parts.append(f'<p class="note">figure {esc(f.get("file"))} skipped: its path is not inside the run folder</p>')
+        elif p.is_file():
             parts.append(f"<figure>{_img(p)}<figcaption>{esc(f.get('caption', ''))}</figcaption></figure>")
         else:
-            parts.append(f'<p class="note">figure {esc(f["file"])} is missing from the folder</p>')
+            parts.append(f'<p class="note">figure {esc(f.get("file"))} is missing from the folder</p>')
     prov = s.get("provenance")
     if prov:
         parts.append("<details><summary>Provenance</summary><pre>" + esc(json.dumps(prov, indent=2)) + "</pre></details>")
@@ -91,23 +137,27 @@ def study_section(folder: Path, title: str | None = None, anchor: str | None = N
 
 def page(title: str, body: str) -> str:
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{GENERATOR}"
             f"<title>{esc(title)}</title><style>{CSS}</style></head><body>{body}</body></html>\n")
 
 
 def lab_page(folder: Path) -> str:
     """The whole lab: an index table, then one section per study in the lab's order."""
-    idx = read_json(folder / "summary.json")
+    idx = load_summary(folder)
     rows = []
     sections = []
-    for st in idx.get("studies", []):
+    for st in _list_of(idx, "studies", dict):
+        if not isinstance(st.get("name"), str):
+            continue
         status = st.get("status", "?")
         cls = "ok" if status in ("ok", "skipped") else "bad"
         rows.append(f"<tr><td><a href=\"#{esc(st['name'])}\">{esc(st.get('title', st['name']))}</a></td>"
-                    f"<td class=\"{cls}\">{esc(status)}</td><td>{_num(st.get('seconds'))} s</td>"
+                    f"<td class=\"{cls}\">{esc(status)}</td><td>{_num_or_dash(st.get('seconds'))} s</td>"
                     f"<td>{esc(st.get('headline', ''))}</td></tr>")
-        sub = folder / st["name"]
-        if status in ("ok", "skipped") and (sub / "summary.json").is_file():
+        sub = inside(folder, st["name"])
+        if sub is None:
+            sections.append(f'<p class="note">study {esc(st["name"])} skipped: its folder is not inside the lab folder</p>')
+        elif status in ("ok", "skipped") and (sub / "summary.json").is_file():
             sections.append(study_section(sub, st.get("title"), st["name"]))
         else:
             sections.append(f'<section id="{esc(st["name"])}" class="study"><h2>{esc(st.get("title", st["name"]))}</h2>'
@@ -127,11 +177,18 @@ def lab_page(folder: Path) -> str:
 def write_report(folder: str | Path) -> Path:
     """Write ``report.html`` for a study folder or a ``lab all`` folder; returns its path."""
     folder = Path(folder)
-    s = read_json(folder / "summary.json")
-    if s.get("experiment") == "lab":
-        text = lab_page(folder)
-    else:
-        text = page(f"trainlab: {s.get('experiment', folder.name)}", study_section(folder, s.get("title")))
+    s = load_summary(folder)
+    try:
+        if s.get("experiment") == "lab":
+            text = lab_page(folder)
+        else:
+            text = page(f"trainlab: {s.get('experiment', folder.name)}", study_section(folder, s.get("title")))
+    except RecursionError:
+        raise UsageError(f"{folder / 'summary.json'} is nested too deeply to be a trainlab summary") from None
+    except (TypeError, ValueError, AttributeError, KeyError) as e:
+        raise UsageError(f"{folder / 'summary.json'} does not have the shape of a trainlab summary ({e!r})") from None
     out = folder / "report.html"
+    if out.exists() and read_marker(folder) is None and GENERATOR not in out.read_text(errors="replace")[:2000]:
+        raise UsageError(f"{out} exists and was not written by trainlab; move it away to build the report here")
     write_text_atomic(out, text)
     return out
