@@ -127,3 +127,61 @@ def mnist_5k() -> tuple[torch.Tensor, torch.Tensor]:
     raw = gzip.decompress(path.read_bytes()).replace(b"\n", b",")
     table = np.fromstring(raw, sep=",", dtype=np.float32).reshape(-1, 785)
     return torch.from_numpy(table[:, :784].copy()), torch.from_numpy(table[:, 784].astype(np.int64))
+
+
+# ----- the corpus as a whole: what the runners and tests share -------------------------------
+EXAMPLES = Path(__file__).resolve().parent
+SPLIT_FILE = EXAMPLES / "corpus_split.yaml"
+
+
+def program_paths() -> dict[str, Path]:
+    """Every corpus program by name: the .py files of examples/healthy and examples/broken,
+    without runners and underscore files. Names are unique across the two folders."""
+    paths: dict[str, Path] = {}
+    for folder in ("broken", "healthy"):
+        for p in sorted((EXAMPLES / folder).glob("*.py")):
+            if p.name.startswith("_") or p.name == "run_all.py":
+                continue
+            if p.stem in paths:
+                raise ValueError(f"program name {p.stem!r} is used twice")
+            paths[p.stem] = p
+    return paths
+
+
+def load_program(path: Path):
+    """Import a program file as a module (under a name unique to its folder and file)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"corpus_{path.parent.name}_{path.stem}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One program's place in the split: part (dev/test), label, stratum, evidence suite or not."""
+
+    name: str
+    part: str
+    label: str
+    stratum: str
+    evidence: bool
+
+
+def load_split(path: Path = SPLIT_FILE) -> dict[str, Entry]:
+    """corpus_split.yaml as ``{program: Entry}``."""
+    import yaml
+
+    doc = yaml.safe_load(path.read_text())
+    evidence = set(doc.get("evidence_suite", []))
+    entries: dict[str, Entry] = {}
+    for part in ("dev", "test"):
+        for label in LABELS:
+            for stratum, names in (doc[part].get(label) or {}).items():
+                for name in names:
+                    if name in entries:
+                        raise ValueError(f"{name!r} is listed twice in {path.name}")
+                    entries[name] = Entry(name, part, label, stratum, name in evidence)
+    return entries
