@@ -3,8 +3,11 @@
 For each broken script: the expected code(s), whether one was detected within the first
 ``--steps`` steps (and at which step, on seed 0), on how many of ``--seeds`` seeds, and the
 other warnings/errors it raised. For each healthy control: the number of false positives
-(warnings or errors) summed over the seeds.
-Usage: python examples/broken/run_all.py [--steps 200] [--seeds 3]
+(warnings or errors) summed over the seeds. Every script follows the corpus protocol
+(examples/README.md): ``run(steps, seed)`` returns an outcome whose ``.findings`` are read here.
+Without ``--steps`` each script runs its own default number of steps (200 for the original 27).
+For precision and recall per dev/test split, use examples/corpus_eval.py.
+Usage: python examples/broken/run_all.py [--steps N] [--seeds 3]
 """
 from __future__ import annotations
 
@@ -36,7 +39,10 @@ def scripts(folder: Path) -> list[Path]:
 
 def summary(module: ModuleType) -> str:
     doc = (module.__doc__ or "").strip().split("\n\n")[0]
-    return " ".join(doc.split()).removeprefix("Broken: ").removeprefix("Healthy control: ")
+    doc = " ".join(doc.split())
+    for prefix in ("Broken: ", "Healthy control: ", "Healthy: "):
+        doc = doc.removeprefix(prefix)
+    return doc
 
 
 def problems(findings: list[Finding]) -> list[Finding]:
@@ -45,7 +51,7 @@ def problems(findings: list[Finding]) -> list[Finding]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--steps", type=int, default=None, help="default: each script's own")
     ap.add_argument("--seeds", type=int, default=3)
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -62,7 +68,7 @@ def main() -> None:
         hits = 0
         first_step, others = None, set()
         for seed in range(args.seeds):
-            found = problems(module.run(steps=args.steps, seed=seed))
+            found = problems(module.run(steps=args.steps, seed=seed).findings)
             match = [f for f in found if f.code in expected]
             hits += bool(match)
             if seed == 0:
@@ -82,14 +88,15 @@ def main() -> None:
         module = load(path)
         fps, infos = [], []
         for seed in range(args.seeds):
-            findings = module.run(steps=args.steps, seed=seed)
+            findings = module.run(steps=args.steps, seed=seed).findings
             fps += [f"{f.code}" for f in problems(findings)]
             if seed == 0:
                 infos = [f.code for f in findings if f.severity == "info"]
         total_fp += len(fps)
         print(f"| {summary(module)} | `{path.name}` | {len(fps)}{' (' + ', '.join(sorted(set(fps))) + ')' if fps else ''} "
               f"| {', '.join(infos) or '-'} |")
-    print(f"\n{n_detected}/{len(broken)} broken scenarios detected on seed 0 within {args.steps} steps; "
+    steps = f"{args.steps} steps" if args.steps else "each script's default steps"
+    print(f"\n{n_detected}/{len(broken)} broken scenarios detected on seed 0 within {steps}; "
           f"{total_fp} false positives over {len(healthy)} healthy controls x {args.seeds} seeds "
           f"({time.perf_counter() - t0:.0f} s).")
 

@@ -1,13 +1,22 @@
 """Healthy control: SGD with momentum 0.9 (lr 0.05) on 4 Gaussian blobs, 8-64-64-4 ReLU MLP."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import torch
 from torch import nn
 
-from trainlab.findings import Finding
-from trainlab.watch import watch
+from trainlab import watch
 
+if (_EXAMPLES := str(Path(__file__).resolve().parents[1])) not in sys.path:
+    sys.path.insert(0, _EXAMPLES)  # examples/, for the shared _corpus helper
+from _corpus import Outcome, evaluate, mean_last  # noqa: E402
+
+LABEL = "healthy"
 EXPECTED: tuple[str, ...] = ()
+SOURCE = "trainlab"
+CRITERION = ("val_acc", ">=", 0.95)
 
 
 def blobs(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -17,14 +26,17 @@ def blobs(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     return centers[y] + torch.randn(n, 8, generator=gen), y
 
 
-def run(steps: int = 200, seed: int = 0) -> list[Finding]:
+def run(steps: int | None = None, seed: int = 0) -> Outcome:
+    steps = 200 if steps is None else steps
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(101 + 1000 * seed)
     x, y = blobs(4096, gen)
-    x = (x - x.mean(0)) / x.std(0)
+    mu, sd = x.mean(0), x.std(0)
+    x = (x - mu) / sd
     model = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 4))
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
+    losses: list[float] = []
     with watch(model, opt, n_classes=4) as w:
         for step in range(steps):
             idx = torch.randint(0, len(x), (128,), generator=gen)
@@ -32,10 +44,18 @@ def run(steps: int = 200, seed: int = 0) -> list[Finding]:
             loss = loss_fn(model(x[idx]), y[idx])
             loss.backward()
             w.step(loss)
+            losses.append(loss.item())
             opt.step()
-    return w.findings
+    findings = w.findings
+    vgen = torch.Generator().manual_seed(10_000 + 1000 * seed)  # held-out data, drawn after training
+    xv, yv = blobs(2000, vgen)
+    xv = (xv - mu) / sd
+    metrics = {"final_loss": mean_last(losses)}
+    metrics |= evaluate(model, x, y, loss_fn, "multiclass", prefix="train")
+    metrics |= evaluate(model, xv, yv, loss_fn, "multiclass")
+    return Outcome(findings, metrics)
 
 
 if __name__ == "__main__":
-    for f in run():
+    for f in run().findings:
         print(f)

@@ -2,13 +2,22 @@
 (no overfitting should be reported)."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import torch
 from torch import nn
 
-from trainlab.findings import Finding
-from trainlab.watch import watch
+from trainlab import watch
 
+if (_EXAMPLES := str(Path(__file__).resolve().parents[1])) not in sys.path:
+    sys.path.insert(0, _EXAMPLES)  # examples/, for the shared _corpus helper
+from _corpus import Outcome, evaluate, mean_last  # noqa: E402
+
+LABEL = "healthy"
 EXPECTED: tuple[str, ...] = ()
+SOURCE = "trainlab"
+CRITERION = ("val_acc", ">=", 0.85)  # 10% of the labels are flipped
 
 
 def noisy_circles(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -18,7 +27,8 @@ def noisy_circles(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Ten
     return x, torch.where(torch.rand(n, generator=gen) < 0.1, 1 - y, y)
 
 
-def run(steps: int = 200, seed: int = 0) -> list[Finding]:
+def run(steps: int | None = None, seed: int = 0) -> Outcome:
+    steps = 200 if steps is None else steps
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(106 + 1000 * seed)
     x, y = noisy_circles(4096, gen)
@@ -26,6 +36,7 @@ def run(steps: int = 200, seed: int = 0) -> list[Finding]:
     model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2))
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     loss_fn = nn.CrossEntropyLoss()
+    losses: list[float] = []
     with watch(model, opt, n_classes=2) as w:
         for step in range(1, steps + 1):
             idx = torch.randint(0, len(x), (128,), generator=gen)
@@ -33,14 +44,19 @@ def run(steps: int = 200, seed: int = 0) -> list[Finding]:
             loss = loss_fn(model(x[idx]), y[idx])
             loss.backward()
             w.step(loss)
+            losses.append(loss.item())
             opt.step()
             if step % 20 == 0:
                 with torch.no_grad():
                     out = model(xv)
                     w.record_val(loss_fn(out, yv).item(), (out.argmax(1) == yv).float().mean().item())
-    return w.findings
+    findings = w.findings
+    metrics = {"final_loss": mean_last(losses)}
+    metrics |= evaluate(model, x, y, loss_fn, "multiclass", prefix="train")
+    metrics |= evaluate(model, xv, yv, loss_fn, "multiclass")
+    return Outcome(findings, metrics)
 
 
 if __name__ == "__main__":
-    for f in run():
+    for f in run().findings:
         print(f)

@@ -1,0 +1,104 @@
+"""Broken: one of the AUTOTRAINER benchmark models that DeepDiagnosis diagnosed: eight hidden
+layers of 5 units with the *exponential* activation. exp of exp of ... overflows float32 within
+three layers, so the very first forward pass gives inf, then NaN, and the loss is NaN.
+
+Source: https://github.com/DeepDiagnosis/ICSE2022/blob/main/AUTOTRAINER%20Model%20Code/Models_Circle.py
+(``model_0ae2cd88``: eight Dense(5) + Activation('exponential') with He-uniform init, a
+Dense(1) + sigmoid output, on the circle data); DeepDiagnosis' result for it
+(DeepDiagnosis Result/Circle_Result.txt): "Batch 0 layer 0: Numerical Problem Forward ... Please
+change the activation function". Rewritten in plain PyTorch (``torch.exp`` as a module; the
+sigmoid output and BCE as ``BCEWithLogitsLoss`` on the last layer), with Adam 1e-3 and batch 128
+as in AUTOTRAINER's circle demo.
+
+Expected: ``nonfinite_loss``.
+"""
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import torch
+from torch import nn
+
+if (_EXAMPLES := str(Path(__file__).resolve().parents[1])) not in sys.path:
+    sys.path.insert(0, _EXAMPLES)  # examples/, for the shared _corpus helper
+from _corpus import Outcome, evaluate, mean_last, watch  # noqa: E402
+
+LABEL = "broken"
+EXPECTED = ("nonfinite_loss",)
+SOURCE = "https://github.com/DeepDiagnosis/ICSE2022/blob/main/AUTOTRAINER%20Model%20Code/Models_Circle.py"
+CRITERION = ("val_acc", ">=", 0.7)
+
+
+class Exponential(nn.Module):
+    """Keras' 'exponential' activation."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.exp(x)
+
+
+def make_circles(n: int, gen: torch.Generator, noise: float = 0.1, factor: float = 0.8):
+    """sklearn's make_circles: half the points on the unit circle (label 0), half on a circle of
+    radius ``factor`` (label 1), evenly spaced angles, shuffled, Gaussian noise."""
+    n_out = n // 2
+    t_out = torch.arange(n_out) * 2 * math.pi / n_out
+    t_in = torch.arange(n - n_out) * 2 * math.pi / (n - n_out)
+    x = torch.cat([torch.stack([t_out.cos(), t_out.sin()], 1), factor * torch.stack([t_in.cos(), t_in.sin()], 1)])
+    y = torch.cat([torch.zeros(n_out), torch.ones(n - n_out)])
+    perm = torch.randperm(n, generator=gen)
+    return x[perm] + noise * torch.randn(n, 2, generator=gen), y[perm]
+
+
+def build() -> nn.Sequential:
+    layers: list[nn.Module] = []
+    dim = 2
+    for _ in range(8):
+        layers += [nn.Linear(dim, 5), Exponential()]  # BUG: exp activations overflow
+        dim = 5
+    model = nn.Sequential(*layers, nn.Linear(5, 1))
+    for m in model:
+        if isinstance(m, nn.Linear):  # Keras VarianceScaling(2, fan_in, uniform), zero biases
+            bound = math.sqrt(6 / m.in_features)
+            nn.init.uniform_(m.weight, -bound, bound)
+            nn.init.zeros_(m.bias)
+    return model
+
+
+def run(steps: int | None = None, seed: int = 0) -> Outcome:
+    steps = 600 if steps is None else steps  # 100 epochs of 6 batches
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(218 + 1000 * seed)
+    X, Y = make_circles(1000, gen)
+    x, y, xv, yv = X[:700], Y[:700], X[700:], Y[700:]
+    model = build()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.BCEWithLogitsLoss()
+
+    def flat_loss(out: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return loss_fn(out.squeeze(1), t)
+
+    losses: list[float] = []
+    with watch(model, opt, n_classes=2, n_samples=len(x)) as w:
+        while len(losses) < steps:
+            order = torch.randperm(len(x), generator=gen)
+            for start in range(0, len(x), 128):
+                if len(losses) == steps:
+                    break
+                idx = order[start:start + 128]
+                opt.zero_grad()
+                loss = flat_loss(model(x[idx]), y[idx])
+                loss.backward()
+                w.step(loss)
+                losses.append(loss.item())
+                opt.step()
+    findings = w.findings
+    metrics = {"final_loss": mean_last(losses)}
+    metrics |= evaluate(model, x, y, flat_loss, "binary_logit", prefix="train")
+    metrics |= evaluate(model, xv, yv, flat_loss, "binary_logit")
+    return Outcome(findings, metrics)
+
+
+if __name__ == "__main__":
+    for f in run().findings:
+        print(f)

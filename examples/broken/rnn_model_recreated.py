@@ -1,0 +1,86 @@
+"""Broken: the character-level RNN classifier is instantiated twice; the optimizer holds the
+parameters of the first instance, the training loop uses the second, so no step ever changes the
+model being trained.
+
+Source: https://github.com/spro/practical-pytorch/issues/9 (char-RNN name classification: "loss
+is big, and loss flow up and down, do not diminish" after switching to ``optimizer.step()``; the
+author found "I have the model instantiated twice"). Rewritten in plain PyTorch: the tutorial's
+hand-written RNN cell (``i2h``/``i2o`` on the concatenated input and hidden state), batched, on
+synthetic "names" drawn from four "languages", each with its own letter frequencies.
+
+Expected: ``params_not_updating`` (proposed code, examples/PROPOSED_CODES.md).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+from torch import nn
+
+if (_EXAMPLES := str(Path(__file__).resolve().parents[1])) not in sys.path:
+    sys.path.insert(0, _EXAMPLES)  # examples/, for the shared _corpus helper
+from _corpus import Outcome, evaluate, mean_last, watch  # noqa: E402
+
+LABEL = "broken"
+EXPECTED = ("params_not_updating",)
+SOURCE = "https://github.com/spro/practical-pytorch/issues/9"
+CRITERION = ("val_acc", ">=", 0.88)
+
+N_LETTERS, N_LANGS, LENGTH = 16, 4, 8
+
+
+def names(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """One-hot letter sequences (n, LENGTH, N_LETTERS); each language favours its own letters."""
+    freqs = torch.rand(N_LANGS, N_LETTERS, generator=torch.Generator().manual_seed(23)) ** 3
+    y = torch.randint(0, N_LANGS, (n,), generator=gen)
+    letters = torch.multinomial(freqs[y], LENGTH, replacement=True, generator=gen)
+    return nn.functional.one_hot(letters, N_LETTERS).float(), y
+
+
+class RNN(nn.Module):
+    def __init__(self, input_size: int, hidden_size: int, output_size: int) -> None:
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.i2h = nn.Linear(input_size + hidden_size, hidden_size)
+        self.i2o = nn.Linear(input_size + hidden_size, output_size)
+
+    def forward(self, seq: torch.Tensor) -> torch.Tensor:
+        hidden = seq.new_zeros(seq.shape[0], self.hidden_size)
+        for t in range(seq.shape[1]):
+            combined = torch.cat([seq[:, t], hidden], dim=1)
+            hidden = torch.tanh(self.i2h(combined))
+            output = self.i2o(combined)
+        return output
+
+
+def run(steps: int | None = None, seed: int = 0) -> Outcome:
+    steps = 300 if steps is None else steps
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(203 + 1000 * seed)
+    x, y = names(4000, gen)
+    xv, yv = names(1000, gen)
+    rnn = RNN(N_LETTERS, 64, N_LANGS)
+    optimizer = torch.optim.SGD(rnn.parameters(), lr=0.05, momentum=0.9)
+    criterion = nn.CrossEntropyLoss()
+    rnn = RNN(N_LETTERS, 64, N_LANGS)  # BUG: a second instance; the optimizer holds the first one's
+    losses: list[float] = []
+    with watch(rnn, optimizer, n_classes=N_LANGS, n_samples=len(x)) as w:
+        for step in range(steps):
+            idx = torch.randint(0, len(x), (32,), generator=gen)
+            optimizer.zero_grad()
+            loss = criterion(rnn(x[idx]), y[idx])
+            loss.backward()
+            w.step(loss)
+            losses.append(loss.item())
+            optimizer.step()
+    findings = w.findings
+    metrics = {"final_loss": mean_last(losses)}
+    metrics |= evaluate(rnn, x, y, criterion, "multiclass", prefix="train")
+    metrics |= evaluate(rnn, xv, yv, criterion, "multiclass")
+    return Outcome(findings, metrics)
+
+
+if __name__ == "__main__":
+    for f in run().findings:
+        print(f)

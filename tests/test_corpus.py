@@ -1,0 +1,178 @@
+"""The evaluation corpus (examples/README.md): every program follows the protocol, the dev/test
+split covers every program exactly once, the corpus is big enough, every healthy program meets
+its health criterion on seed 0, and, in ``test_corpus_detection``, each program's detection
+expectation: an expected code at warning or above for a broken program, no warning or error for
+a healthy one.
+
+Today's rules fail some detection expectations on seed 0; those are marked
+``xfail(strict=False)`` in ``KNOWN_FAILURES`` (the reasons quote ``python examples/corpus_eval.py
+--seeds 3``), so the rules work can flip them: one that passes shows as XPASS, and its entry can
+then go. Three healthy programs alarm only on seeds 1-2 (corpus_eval.py reports them); here they
+pass.
+The original 17 broken and 10 healthy programs are also checked, strictly, by
+tests/test_broken_scripts.py. Each program runs once here, on seed 0.
+"""
+from __future__ import annotations
+
+import inspect
+import re
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import torch
+
+from trainlab.findings import CODES
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+if str(EXAMPLES) not in sys.path:
+    sys.path.insert(0, str(EXAMPLES))
+from _corpus import LABELS, OPS, Outcome, criterion_holds, load_program, load_split, program_paths  # noqa: E402
+
+PATHS = program_paths()
+SPLIT = load_split()
+NAMES = sorted(PATHS)
+HEALTHY = [n for n in NAMES if PATHS[n].parent.name == "healthy"]
+BROKEN = [n for n in NAMES if PATHS[n].parent.name == "broken"]
+
+KNOWN_FAILURES = {
+    # broken programs whose expected code today's rules do not raise
+    "autotrainer_relu_output": "missed: no finding with code relu_on_output today",
+    "batchnorm_batch1": "missed: no finding with code batchnorm_batch1 today",
+    "bce_logits_after_sigmoid": "missed: no finding with code probabilities_into_loss today",
+    "class_sorted_unshuffled": "missed: no finding with code unshuffled_data today",
+    "dropout_on_at_eval": "missed: no finding with code eval_in_train_mode today",
+    "frozen_random_backbone": "missed: no finding with code params_not_updating today",
+    "labels_shuffled_separately": "missed: no finding with code collapsed_predictions today",
+    "mse_shape_broadcast": "missed: no finding with code collapsed_predictions today",
+    "plain_list_layers": "missed: no finding with code params_not_updating today",
+    "repeated_batch_xor": "missed: no finding with code repeated_batch today",
+    "rnn_model_recreated": "missed: no finding with code params_not_updating today",
+    "schedule_per_batch": "missed: no finding with code schedule_per_batch today",
+    "softmax_single_unit": "missed: neither collapsed_predictions nor probabilities_into_ce today",
+    "weight_data_in_forward": "missed: no finding with code params_not_updating today",
+    # healthy programs that get a warning today on seed 0 (counts over seeds 0-2)
+    "bce_single_logit_mlp": "false alarm on 1/3 seeds: overfitting",
+    "class_imbalance_95_5": "false alarm on 3/3 seeds: loss_at_init, loss_oscillation",
+    "fixed_autotrainer_gradient_vanish": "false alarm on 3/3 seeds: loss_plateau",
+    "fixed_autotrainer_oscillating_loss": "false alarm on 2/3 seeds: loss_at_init",
+    "fixed_deepdiagnosis_exponential": "false alarm on 3/3 seeds: loss_plateau",
+    "fixed_nll_after_softmax": "false alarm on 1/3 seeds: loss_oscillation",
+    "inputs_mean2": "false alarm on 3/3 seeds: unnormalized_inputs",
+    "label_noise_30pct": "false alarm on 3/3 seeds: loss_plateau",
+    "loss_init_35pct_above": "false alarm on 2/3 seeds: loss_at_init",
+    "sigmoid_151_fullbatch_sgd": "false alarm on 3/3 seeds: lr_too_high",
+    "slow_start_xor": "false alarm on 3/3 seeds: loss_oscillation, loss_plateau",
+    "tiny_loss_keeps_training": "false alarm on 3/3 seeds: overfitting",
+    "val_loss_009_steady_acc": "false alarm on 3/3 seeds: loss_oscillation, overfitting",
+}
+
+_MODULES: dict[str, object] = {}
+_OUTCOMES: dict[str, Outcome] = {}
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def module(name: str):
+    if name not in _MODULES:
+        _MODULES[name] = load_program(PATHS[name])
+    return _MODULES[name]
+
+
+def outcome(name: str) -> Outcome:
+    """The program's run at its default steps on seed 0, shared by the tests of this file."""
+    if name not in _OUTCOMES:
+        _OUTCOMES[name] = module(name).run(seed=0)
+    return _OUTCOMES[name]
+
+
+def proposed_codes() -> set[str]:
+    text = (EXAMPLES / "PROPOSED_CODES.md").read_text()
+    return set(re.findall(r"^\| `([a-z0-9_]+)` \|", text, re.M))
+
+
+def test_corpus_sizes() -> None:
+    assert len(HEALTHY) >= 40 and len(BROKEN) >= 30
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_program_declares_the_protocol(name: str) -> None:
+    m = module(name)
+    folder = PATHS[name].parent.name
+    assert m.LABEL in LABELS and m.LABEL == folder
+    assert isinstance(m.EXPECTED, tuple) and all(isinstance(c, str) for c in m.EXPECTED)
+    assert (m.EXPECTED == ()) if m.LABEL == "healthy" else bool(m.EXPECTED)
+    assert isinstance(m.SOURCE, str) and m.SOURCE.strip()
+    if m.CRITERION is not None:
+        metric, op, bound = m.CRITERION
+        assert isinstance(metric, str) and op in OPS and isinstance(bound, (int, float))
+    assert m.LABEL == "broken" or m.CRITERION is not None, "a healthy program needs a criterion"
+    params = inspect.signature(m.run).parameters
+    assert params["steps"].default is None and params["seed"].default == 0
+    assert (m.__doc__ or "").strip(), "the docstring says what the program trains (and its bug)"
+
+
+@pytest.mark.parametrize("name", BROKEN)
+def test_broken_expected_codes_exist_or_are_proposed(name: str) -> None:
+    unknown = set(module(name).EXPECTED) - set(CODES) - proposed_codes()
+    assert not unknown, f"{name}: {unknown} neither in CODES nor in examples/PROPOSED_CODES.md"
+
+
+@pytest.mark.parametrize("name", [n for n in BROKEN if (PATHS[n].parent.parent / "healthy" / f"fixed_{n}.py").exists()])
+def test_fixed_twin_shares_source_and_split_part(name: str) -> None:
+    twin = f"fixed_{name}"
+    assert module(twin).SOURCE == module(name).SOURCE
+    assert SPLIT[twin].part == SPLIT[name].part
+
+
+def test_split_covers_every_program_exactly_once() -> None:
+    assert sorted(SPLIT) == NAMES  # load_split raises on a name listed twice
+    for name, entry in SPLIT.items():
+        assert entry.label == PATHS[name].parent.name
+        assert entry.part in ("dev", "test")
+    for label in LABELS:
+        parts = [e.part for e in SPLIT.values() if e.label == label]
+        assert abs(parts.count("dev") - parts.count("test")) <= 2, f"{label}: split not about half"
+
+
+def test_criterion_holds_semantics() -> None:
+    assert criterion_holds(None, {}) is None
+    assert criterion_holds(("val_acc", ">=", 0.9), {"val_acc": 0.95}) is True
+    assert criterion_holds(("val_acc", ">=", 0.9), {"val_acc": 0.85}) is False
+    assert criterion_holds(("val_acc", ">=", 0.9), {}) is False
+    assert criterion_holds(("final_loss", "<=", 0.1), {"final_loss": float("nan")}) is False
+
+
+@pytest.mark.parametrize("name", HEALTHY)
+def test_healthy_criterion_holds(name: str) -> None:
+    out = outcome(name)
+    crit = module(name).CRITERION
+    assert criterion_holds(crit, out.metrics), f"{name}: {crit} fails on {out.metrics}"
+
+
+def _detection_params() -> list:
+    return [pytest.param(n, marks=pytest.mark.xfail(strict=False, reason=KNOWN_FAILURES[n]))
+            if n in KNOWN_FAILURES else n for n in NAMES]
+
+
+@pytest.mark.parametrize("name", _detection_params())
+def test_corpus_detection(name: str) -> None:
+    """Broken: an expected code at warning or above. Healthy: no warning or error at all."""
+    alarms = [f for f in outcome(name).findings if f.severity != "info"]
+    expected = set(module(name).EXPECTED)
+    if module(name).LABEL == "broken":
+        assert expected & {f.code for f in alarms}, f"{name}: expected one of {expected}, got {alarms}"
+    else:
+        assert not alarms, f"{name}: false alarms {[str(f) for f in alarms]}"
+
+
+def test_known_failures_name_corpus_programs() -> None:
+    assert set(KNOWN_FAILURES) <= set(NAMES)
