@@ -87,7 +87,7 @@ class DoctorReport:
 
 
 def exit_code(findings: Iterable[Finding]) -> int:
-    """1 when any finding is at error level, else 0 (shared/design.md exit codes)."""
+    """1 when any finding is at error level, else 0 (the exit codes in the README, "Commands")."""
     return EXIT_FAILURE if any(f.severity == "error" for f in findings) else EXIT_OK
 
 

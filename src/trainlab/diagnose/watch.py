@@ -1,6 +1,6 @@
 """``watch``: training-health diagnostics for any PyTorch model, through hooks.
 
-Usage (the contract in the README's "Diagnostics" section)::
+Usage (the contract in the README, "Diagnostics for any PyTorch model")::
 
     w = watch(model, optimizer, n_classes=10)
     for x, y in loader:
