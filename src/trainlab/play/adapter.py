@@ -1,0 +1,78 @@
+"""Every library name the playground uses, in one place.
+
+``trainlab play`` is a front end, like the CLI: it connects library stages and shows them. The
+library is being reshaped (``members``, ``runs/``, ``env``, ``diagnose/``), so the playground
+imports library internals only here; the other play modules import from this adapter. When a name
+moves, this file changes and nothing else.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from trainlab.checks import Evidence, ValPoint, run_rules  # noqa: F401 - re-exported
+from trainlab.config import Config, build_config, to_yaml  # noqa: F401
+from trainlab.errors import UsageError  # noqa: F401
+from trainlab.experiments.shallow_regimes import REGIMES, classify, features
+from trainlab.findings import CODES, Finding, FindingLog  # noqa: F401
+from trainlab.fixes import FIXES, NotApplicable, describe_change, fix_for  # noqa: F401
+from trainlab.loop import Reason, Stop  # noqa: F401
+from trainlab.nn.activations import ACTIVATIONS
+from trainlab.nn.init import INITS
+from trainlab.nn.population import PopulationMLP  # noqa: F401
+from trainlab.optim import OPTIMIZERS
+from trainlab.population import Member, expand_members, member_config  # noqa: F401
+from trainlab.probes import ACT_OPS, LayerStats, layer_stats  # noqa: F401
+from trainlab.runner import chunk_size, load_data, pick_device, run_population, set_threads  # noqa: F401
+from trainlab.watch import default_schedule  # noqa: F401
+
+# ---- the choices the page offers, read from the library's own tables ----------------------------
+# activations the probes measure (PReLU and maxout have per-member slopes or pieces the probe lacks)
+PLAY_ACTIVATIONS = [a for a in ACTIVATIONS if a in ACT_OPS]
+# init schemes that need no data pass (LSUV does) and no constant value
+PLAY_INITS = [s for s, row in INITS.items() if not row.needs_data and s != "constant"]
+PLAY_OPTIMIZERS = list(OPTIMIZERS)
+# activation -> "relu" / "saturating" / ...: what the unit checks look for
+ACTIVATION_FAMILY = {a: ACTIVATIONS[a].family for a in ACTIVATIONS}
+
+
+def train(cfg: Config, dataset: Any, members: list, device: torch.device, callbacks: list) -> tuple:
+    """Train exactly as ``trainlab train`` does (``runner.run_population``: same builders, same
+    ``fit``), with the playground's callbacks; returns (model, fits, arrays)."""
+    return run_population(cfg, dataset, members, device, callbacks_factory=lambda chunk: list(callbacks))
+
+
+def chunks_needed(cfg: Config, dataset: Any, k: int) -> int:
+    """How many memory chunks ``run_population`` would split ``k`` members into."""
+    size = chunk_size(cfg, len(dataset.train.y), dataset.input_dim, dataset.n_classes)
+    return -(-k // size)
+
+
+def regime(steps, train_loss, val_acc: float, frozen: bool) -> str:
+    """The shallow study's regime label of one member's curve so far (diverged, stuck, ...)."""
+    return classify(features(steps, train_loss, val_acc, frozen))
+
+
+def hidden_activations(model: PopulationMLP, x: torch.Tensor) -> list[torch.Tensor]:
+    """Eval-mode hidden activations (K, N, width) of every member on shared inputs (N, d)."""
+    n = len(model.weights)
+    h = x.unsqueeze(0) * model.input_scale.view(-1, 1, 1) + model.input_offset.view(-1, 1, 1)
+    out = []
+    for layer in range(n - 1):
+        z = torch.baddbmm(model.biases[layer].unsqueeze(1), h, model.weights[layer])
+        h = model.forward_activation(z, model.act_params, layer)
+        out.append(h)
+    return out
+
+
+def population_logits(model: PopulationMLP, x: torch.Tensor) -> torch.Tensor:
+    """Eval-mode logits (K, N, C) on shared inputs (N, d)."""
+    return model.forward(x)
+
+
+def probe(model: PopulationMLP, x: torch.Tensor, y: torch.Tensor) -> LayerStats:
+    """``probes.layer_stats`` of every member on (x, y), each member's input scale and offset applied."""
+    xs = x.unsqueeze(0) * model.input_scale.view(-1, 1, 1) + model.input_offset.view(-1, 1, 1)
+    return layer_stats(model.weights, model.biases, model.activation, xs, y)
+

@@ -1,0 +1,525 @@
+// trainlab play: the page. Plain JavaScript and canvas; it talks only to the server that served it.
+"use strict";
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const token = document.querySelector('meta[name="trainlab-token"]').content;
+  // what the page knows; tests and benchmarks read it (window.__play, window.__frames)
+  const P = (window.__play = {
+    hello: null, info: null, uid: null, state: null, rows: [], findings: new Map(), regimes: [],
+    frozen: {}, scales: null, boundaries: null, step: 0, status: "connecting", seconds: 0,
+    final: null, stop: null, fixes: {}, exported: null, errors: [], connected: false,
+  });
+  window.__frames = 0;
+  const LIST_KEYS = new Set(["hidden", "values"]);
+  const REGIME_COLORS = { good: "#2e7d32", slow_start: "#1565c0", no_recovery: "#ef6c00", stuck: "#757575", diverged: "#c62828" };
+  const CLASS_RGB = [[245, 130, 32], [33, 113, 181], [35, 139, 69], [117, 107, 177], [203, 24, 29], [0, 150, 150], [140, 81, 10], [231, 41, 138]];
+  const LINE_COLORS = ["#e6550d", "#3182bd", "#31a354", "#756bb1", "#d62728", "#17becf", "#8c564b", "#e377c2", "#636363", "#bcbd22"];
+  let ws = null, dirty = true, sendTimer = null, playAfterReady = false, fixesDirty = false;
+
+  // ---- messages --------------------------------------------------------------------------------
+  function showMessage(text, kind) {
+    const m = $("message");
+    m.textContent = text;
+    m.className = kind || "";
+    m.hidden = !text;
+  }
+  function send(obj) {
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(obj));
+  }
+  function connect() {
+    ws = new WebSocket(`ws://${location.host}/ws?token=${encodeURIComponent(token)}`);
+    ws.onopen = () => { P.connected = true; };
+    ws.onmessage = (ev) => onMessage(JSON.parse(ev.data));
+    ws.onclose = () => {
+      P.connected = false;
+      setStatus("disconnected: restart trainlab play and open the address it prints");
+    };
+  }
+  function onMessage(msg) {
+    switch (msg.type) {
+      case "hello": return onHello(msg);
+      case "ready": return onReady(msg);
+      case "frame": return onFrame(msg);
+      case "error": return onError(msg);
+      case "export": return onExport(msg);
+      case "fix": return onFix(msg);
+      default: return undefined;
+    }
+  }
+
+  // ---- controls, state and URL -----------------------------------------------------------------
+  function controls() { return Array.from(document.querySelectorAll("[data-key]")); }
+  function readControls() {
+    const s = {};
+    for (const el of controls()) {
+      const k = el.dataset.key;
+      s[k] = LIST_KEYS.has(k) ? el.value.split(",").map((x) => x.trim()).filter((x) => x.length) : el.value;
+    }
+    return s;
+  }
+  function writeControls(state) {
+    for (const el of controls()) {
+      const v = state[el.dataset.key];
+      if (v === undefined) continue;
+      el.value = Array.isArray(v) ? v.join(", ") : String(v);
+    }
+    $("c-depth").value = String((state.hidden || []).length);
+    updateNotes(state);
+  }
+  function stateToUrl(state) {
+    const q = new URLSearchParams();
+    for (const c of P.hello.controls) {
+      const v = state[c.key];
+      if (v !== undefined) q.set(c.key, Array.isArray(v) ? v.join(",") : String(v));
+    }
+    history.replaceState(null, "", `${location.pathname}?${q.toString()}`);
+  }
+  function stateFromUrl() {
+    const q = new URLSearchParams(location.search);
+    const s = Object.assign({}, P.hello.defaults);
+    for (const c of P.hello.controls) {
+      if (!q.has(c.key)) continue;
+      const v = q.get(c.key);
+      s[c.key] = LIST_KEYS.has(c.key) ? v.split(",").map((x) => x.trim()).filter((x) => x.length) : v;
+    }
+    return s;
+  }
+  function updateNotes(state) {
+    const hidden = (state.hidden || []).map(Number);
+    const lab = P.hello.lab_structures.some((s) => s.length === hidden.length && s.every((w, i) => w === hidden[i]));
+    const lim = P.hello.limits;
+    const beyond = hidden.length > lim.layers || hidden.some((w) => w > lim.width);
+    const note = $("structure-note");
+    note.hidden = !(lab && beyond);
+    note.textContent = lab && beyond
+      ? `a lab preset's structure, beyond the controls' limit of ${lim.layers} layers of ${lim.width} units: it runs as the lab defines it; change depth or widths to leave it`
+      : "";
+    const nValues = state.vary === "seeds" ? 1 : Math.max(1, (state.values || []).length);
+    const k = nValues * Number(state.seeds || 1);
+    $("members-note").textContent = `${k} member${k === 1 ? "" : "s"} (at most ${lim.members})`;
+    $("c-values").disabled = state.vary === "seeds";
+  }
+  function clearBad() { for (const el of document.querySelectorAll(".bad")) el.classList.remove("bad"); }
+  function changed() {
+    clearBad();
+    const s = readControls();
+    updateNotes(s);
+    stateToUrl(s);
+    clearTimeout(sendTimer);
+    sendTimer = setTimeout(() => sendState(s), 250);
+  }
+  function sendState(s) {
+    playAfterReady = P.status === "playing";
+    P.state = s;
+    send({ type: "state", state: s });
+  }
+
+  function onHello(msg) {
+    P.hello = msg;
+    for (const [key, choices] of Object.entries(msg.choices)) {
+      const sel = $(`c-${key}`);
+      sel.innerHTML = "";
+      for (const c of choices) sel.add(new Option(c, c));
+    }
+    const ps = $("preset");
+    for (const [name, p] of Object.entries(msg.presets)) ps.add(new Option(p.title, name));
+    for (const el of controls()) el.addEventListener("change", changed);
+    $("c-depth").addEventListener("change", () => {
+      const d = Math.max(1, Math.floor(Number($("c-depth").value) || 1));
+      const widths = $("c-hidden").value.split(",").map((x) => x.trim()).filter((x) => x.length);
+      const last = widths.length ? widths[widths.length - 1] : "8";
+      while (widths.length < d) widths.push(last);
+      widths.length = d;
+      $("c-hidden").value = widths.join(", ");
+      changed();
+    });
+    ps.addEventListener("change", () => {
+      if (!ps.value) return;
+      const s = msg.presets[ps.value].state;
+      writeControls(s);
+      stateToUrl(s);
+      clearBad();
+      sendState(readControls());
+    });
+    const s = stateFromUrl();
+    writeControls(s);
+    stateToUrl(s);
+    sendState(readControls());
+  }
+
+  function onReady(msg) {
+    P.info = msg.info; P.uid = msg.info.uid; P.state = msg.state;
+    P.rows = []; P.findings = new Map(); P.regimes = []; P.frozen = {}; P.scales = null; P.boundaries = null;
+    P.final = null; P.stop = null; P.step = 0; P.status = "paused"; P.fixes = {}; P.seconds = 0;
+    $("findings").innerHTML = ""; $("fixes").innerHTML = ""; $("fixes-panel").hidden = true;
+    showMessage("");
+    layoutGrid();
+    renderNumbers();
+    dirty = true;
+    if (playAfterReady) send({ type: "play" });
+    playAfterReady = false;
+  }
+  function onError(msg) {
+    P.errors.push(msg.message);
+    showMessage(msg.message, "");
+    if (msg.field) {
+      const el = $(`c-${msg.field}`);
+      if (el) el.classList.add("bad");
+    }
+    if (msg.fatal) for (const b of document.querySelectorAll("button, input, select")) b.disabled = true;
+  }
+  function onExport(msg) {
+    P.exported = msg.yaml;
+    $("export-yaml").textContent = msg.yaml;
+    $("export-panel").open = true;
+    const url = URL.createObjectURL(new Blob([msg.yaml], { type: "text/yaml" }));
+    const a = document.createElement("a");
+    a.href = url; a.download = msg.filename;
+    document.body.appendChild(a); a.click(); a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  }
+
+  // ---- frames from the runs --------------------------------------------------------------------
+  function decode(b64) {
+    const bin = atob(b64);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  function onFrame(msg) {
+    if (msg.run !== "main") return onFixFrame(msg);
+    if (msg.uid !== P.uid) return undefined; // a frame of a run this page has replaced
+    P.step = msg.step; P.status = msg.status; P.regimes = msg.regimes; P.frozen = msg.frozen; P.seconds = msg.seconds;
+    for (const r of msg.rows) P.rows.push(r);
+    if (msg.boundaries) P.boundaries = decode(msg.boundaries);
+    if (msg.scales) P.scales = msg.scales;
+    if (msg.findings.length) addFindings(msg.findings);
+    if (msg.final !== undefined) { P.final = msg.final; P.stop = msg.stop; if (msg.error) showMessage(msg.error); renderNumbers(); }
+    dirty = true;
+    return undefined;
+  }
+  function onFixFrame(msg) {
+    const f = P.fixes[msg.run];
+    if (!f || f.info.uid !== msg.uid) return;
+    f.step = msg.step; f.status = msg.status;
+    for (const r of msg.rows) f.rows.push(r);
+    if (msg.boundaries) f.boundaries = decode(msg.boundaries);
+    if (msg.final !== undefined) { f.final = msg.final; renderNumbers(); }
+    fixesDirty = true; dirty = true;
+  }
+  function onFix(msg) {
+    P.fixes[msg.run] = { info: msg.info, member: msg.member, code: msg.code, fix: msg.fix, changes: msg.changes, rows: [], boundaries: null, final: null, step: 0, status: "playing" };
+    const card = document.createElement("div");
+    card.className = "fixcard"; card.id = `card-${msg.run}`;
+    const changes = msg.changes.map((c) => `<li>${escapeHtml(c)}</li>`).join("");
+    card.innerHTML = `<div><b>member #${msg.member}</b>: ${escapeHtml(msg.code)} &rarr; ${escapeHtml(msg.fix)}</div>
+      <div class="pair"><div>original<canvas width="96" height="96" data-role="orig"></canvas></div>
+      <div>fixed copy<canvas width="96" height="96" data-role="fixed"></canvas></div></div>
+      <ul>${changes}</ul><div class="result" data-role="result">training...</div>`;
+    $("fixes").appendChild(card);
+    $("fixes-panel").hidden = false;
+    showMessage(`training a fixed copy of member #${msg.member}: ${msg.fix}`, "info");
+    fixesDirty = true; dirty = true;
+  }
+  function escapeHtml(s) {
+    return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  }
+
+  // ---- findings --------------------------------------------------------------------------------
+  function memberLabel(m) { return P.info && P.info.members[m] ? P.info.members[m].label : `#${m}`; }
+  function addFindings(list) {
+    const ol = $("findings");
+    for (const f of list) {
+      const key = `${f.member}|${f.code}|${f.layer}`;
+      let li = P.findings.has(key) ? P.findings.get(key).li : null;
+      if (!li) {
+        li = document.createElement("li");
+        li.dataset.member = f.member; li.dataset.code = f.code;
+        li.innerHTML = `<span class="sev-${f.severity}">${f.severity.toUpperCase()}</span> <b>${escapeHtml(memberLabel(f.member))}</b>:
+          <code>${escapeHtml(f.code)}</code>${f.layer ? ` [${escapeHtml(f.layer)}]` : ""} <span data-role="what"></span>
+          <div class="fix">fix: <b>${escapeHtml(f.fix.name)}</b> (${escapeHtml(f.fix.description)})</div>`;
+        if (f.fix.available) {
+          const b = document.createElement("button");
+          b.textContent = "try the fix"; b.className = "try-fix";
+          b.addEventListener("click", () => send({ type: "fix", member: f.member, code: f.code }));
+          li.querySelector(".fix").appendChild(b);
+        }
+        ol.appendChild(li);
+      }
+      li.querySelector('[data-role="what"]').textContent = `at step ${f.first_step}${f.count > 1 ? ` (seen ${f.count}x, last at ${f.step})` : ""}: ${f.message}`;
+      P.findings.set(key, Object.assign({}, f, { li }));
+    }
+    const n = P.findings.size;
+    const members = new Set(Array.from(P.findings.values()).map((f) => f.member)).size;
+    $("findings-sub").textContent = `${n} finding${n === 1 ? "" : "s"} on ${members} member${members === 1 ? "" : "s"}`;
+  }
+
+  // ---- drawing ---------------------------------------------------------------------------------
+  const grid = { cols: 1, rows: 1, tile: 64, label: 14, gap: 6, bcan: null, pcan: null };
+  function layoutGrid() {
+    const info = P.info, cv = $("grid");
+    const width = Math.max(320, cv.parentElement.clientWidth - 20);
+    const k = info.k;
+    grid.cols = Math.min(k, Math.max(1, Math.ceil(Math.sqrt(k * 2))));
+    grid.rows = Math.ceil(k / grid.cols);
+    grid.tile = Math.max(48, Math.min(128, Math.floor(width / grid.cols) - grid.gap));
+    cv.width = grid.cols * (grid.tile + grid.gap);
+    cv.height = grid.rows * (grid.tile + grid.gap + grid.label);
+    grid.bcan = document.createElement("canvas");
+    grid.bcan.width = info.grid * grid.cols; grid.bcan.height = info.grid * grid.rows;
+    grid.pcan = pointsLayer(info, grid.tile);
+    const legend = $("legend");
+    legend.textContent = "tile border = regime: ";
+    for (const [r, c] of Object.entries(REGIME_COLORS)) legend.appendChild(swatch(c, r.replace("_", " ")));
+    const groups = groupsOf(info);
+    if (groups.names.length > 1) {
+      legend.appendChild(document.createElement("br"));
+      legend.appendChild(document.createTextNode("lines: "));
+      groups.names.forEach((n, i) => legend.appendChild(swatch(LINE_COLORS[i % LINE_COLORS.length], n)));
+    }
+    $("grid-sub").textContent = `${k} members, ${info.source}`;
+  }
+  // colours are set through the DOM: the page's Content-Security-Policy forbids inline style attributes
+  function swatch(color, text) {
+    const span = document.createElement("span"), i = document.createElement("i");
+    i.style.background = color;
+    span.appendChild(i);
+    span.appendChild(document.createTextNode(text));
+    return span;
+  }
+  function groupsOf(info) {
+    const names = [], index = [];
+    for (const m of info.members) {
+      const v = Object.entries(m.values).map(([k, x]) => `${k.split(".").pop()}=${x}`).join(", ") || "all";
+      let i = names.indexOf(v);
+      if (i < 0) { names.push(v); i = names.length - 1; }
+      index.push(i);
+    }
+    return { names, index };
+  }
+  function pointsLayer(info, size) {
+    const c = document.createElement("canvas");
+    c.width = size; c.height = size;
+    const g = c.getContext("2d");
+    const [x0, x1, y0, y1] = info.extent;
+    const r = size >= 80 ? 2 : 1.5;
+    for (let i = 0; i < info.points.length; i++) {
+      const [x, y] = info.points[i];
+      const px = ((x - x0) / (x1 - x0)) * size, py = ((y1 - y) / (y1 - y0)) * size;
+      const col = CLASS_RGB[info.labels[i] % CLASS_RGB.length];
+      g.fillStyle = `rgb(${col[0] * 0.7},${col[1] * 0.7},${col[2] * 0.7})`;
+      g.strokeStyle = "white"; g.lineWidth = 0.6;
+      g.beginPath(); g.arc(px, py, r, 0, 2 * Math.PI); g.fill(); g.stroke();
+    }
+    return c;
+  }
+  function paintBoundary(ctx, bytes, k, n, offX, offY) {
+    // one byte per pixel: class << 5 | confidence level (0-31); 255 = not finite
+    const img = ctx.createImageData(n, n);
+    const base = k * n * n;
+    for (let i = 0; i < n * n; i++) {
+      const b = bytes[base + i];
+      let rgb, a;
+      if (b === 255) { rgb = [120, 120, 120]; a = 1; } else { rgb = CLASS_RGB[(b >> 5) % CLASS_RGB.length]; a = 0.12 + 0.6 * ((b & 31) / 31); }
+      img.data[4 * i] = 255 + (rgb[0] - 255) * a;
+      img.data[4 * i + 1] = 255 + (rgb[1] - 255) * a;
+      img.data[4 * i + 2] = 255 + (rgb[2] - 255) * a;
+      img.data[4 * i + 3] = 255;
+    }
+    ctx.putImageData(img, offX, offY);
+  }
+  function drawGrid() {
+    const info = P.info, cv = $("grid"), g = cv.getContext("2d");
+    g.clearRect(0, 0, cv.width, cv.height);
+    const n = info.grid, bctx = grid.bcan.getContext("2d");
+    if (P.boundaries) for (let k = 0; k < info.k; k++) paintBoundary(bctx, P.boundaries, k, n, (k % grid.cols) * n, Math.floor(k / grid.cols) * n);
+    g.imageSmoothingEnabled = true;
+    g.font = "10px system-ui, sans-serif";
+    for (let k = 0; k < info.k; k++) {
+      const col = k % grid.cols, row = Math.floor(k / grid.cols);
+      const x = col * (grid.tile + grid.gap) + grid.gap / 2, y = row * (grid.tile + grid.gap + grid.label) + grid.label;
+      if (P.boundaries) g.drawImage(grid.bcan, col * n, row * n, n, n, x, y, grid.tile, grid.tile);
+      g.drawImage(grid.pcan, x, y);
+      const regime = P.regimes[k] || "good";
+      g.strokeStyle = REGIME_COLORS[regime]; g.lineWidth = 3;
+      g.strokeRect(x - 1.5, y - 1.5, grid.tile + 3, grid.tile + 3);
+      g.fillStyle = "#222";
+      const m = info.members[k];
+      const vals = Object.entries(m.values).map(([kk, v]) => `${kk.split(".").pop()}=${v}`).join(" ");
+      g.fillText(`#${m.id} ${vals}`.slice(0, Math.floor(grid.tile / 5)), x, y - 4);
+      if (P.frozen[String(k)]) { g.fillStyle = "rgba(198,40,40,0.85)"; g.fillText("frozen (NaN)", x + 3, y + 12); }
+    }
+  }
+  function logTicks(lo, hi) {
+    const out = [];
+    for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) out.push(Math.pow(10, e));
+    return out;
+  }
+  function axes(g, cv, x0, x1, ylo, yhi, xlabel) {
+    const L = 46, R = 10, T = 8, B = 28;
+    const W = cv.width - L - R, H = cv.height - T - B;
+    const lyl = Math.log10(ylo), lyh = Math.log10(yhi);
+    const fx = (x) => L + ((x - x0) / Math.max(x1 - x0, 1e-12)) * W;
+    const fy = (y) => T + (1 - (Math.log10(y) - lyl) / Math.max(lyh - lyl, 1e-12)) * H;
+    g.strokeStyle = "#999"; g.lineWidth = 1; g.strokeRect(L, T, W, H);
+    g.fillStyle = "#444"; g.font = "10px system-ui, sans-serif";
+    for (const t of logTicks(ylo, yhi)) {
+      if (t < ylo * 0.999 || t > yhi * 1.001) continue;
+      g.fillText(t >= 1e4 || t < 1e-3 ? t.toExponential(0) : String(t), 2, fy(t) + 3);
+      g.strokeStyle = "#eee"; g.beginPath(); g.moveTo(L, fy(t)); g.lineTo(L + W, fy(t)); g.stroke();
+    }
+    g.fillText(String(x0), L, T + H + 12);
+    g.fillText(String(x1), L + W - 24, T + H + 12);
+    g.fillText(xlabel, L + W / 2 - 14, T + H + 24);
+    return { fx, fy, L, T, W, H };
+  }
+  function drawLoss() {
+    const info = P.info, cv = $("loss"), g = cv.getContext("2d");
+    g.clearRect(0, 0, cv.width, cv.height);
+    let lo = Infinity, hi = 0;
+    const series = [["train_loss", []], ["val_loss", [3, 3]]];
+    const allRows = [P.rows].concat(Object.values(P.fixes).map((f) => f.rows));
+    for (const rows of allRows) for (const r of rows) for (const [name] of series) for (const v of r[name] || []) if (v !== null && v > 0) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    lo = Math.min(lo, info.ln_c * 0.9); hi = Math.max(hi, info.ln_c * 1.1);
+    if (!isFinite(lo)) { lo = 0.01; hi = 10; }
+    lo = Math.max(lo, 1e-6); hi = Math.min(hi, 1e12);
+    const a = axes(g, cv, 0, info.steps, lo, hi, "step");
+    const groups = groupsOf(info);
+    g.save(); g.beginPath(); g.rect(a.L, a.T, a.W, a.H); g.clip();
+    for (const [name, dash] of series) {
+      g.setLineDash(dash);
+      for (let m = 0; m < info.k; m++) {
+        g.strokeStyle = LINE_COLORS[groups.index[m] % LINE_COLORS.length]; g.globalAlpha = 0.75; g.lineWidth = 1.2;
+        line(g, a, P.rows, name, m);
+      }
+    }
+    g.globalAlpha = 1;
+    for (const f of Object.values(P.fixes)) {
+      g.strokeStyle = "#000"; g.lineWidth = 2.2; g.setLineDash([6, 3]);
+      line(g, a, f.rows, "train_loss", 0);
+    }
+    g.setLineDash([8, 4]); g.strokeStyle = "#444"; g.lineWidth = 1;
+    g.beginPath(); g.moveTo(a.L, a.fy(info.ln_c)); g.lineTo(a.L + a.W, a.fy(info.ln_c)); g.stroke();
+    g.setLineDash([]); g.restore();
+    g.fillStyle = "#444"; g.fillText(`ln C = ${info.ln_c.toFixed(3)}`, a.L + a.W - 70, a.fy(info.ln_c) - 3);
+  }
+  function line(g, a, rows, name, m) {
+    g.beginPath();
+    let pen = false;
+    for (const r of rows) {
+      const v = r[name] ? r[name][m] : null;
+      if (v === null || v === undefined || !(v > 0)) { pen = false; continue; }
+      const x = a.fx(r.step), y = a.fy(v);
+      if (pen) g.lineTo(x, y); else g.moveTo(x, y);
+      pen = true;
+    }
+    g.stroke();
+  }
+  function drawLayers() {
+    const cv = $("layers"), g = cv.getContext("2d");
+    g.clearRect(0, 0, cv.width, cv.height);
+    const s = P.scales;
+    if (!s) return;
+    $("layers-sub").textContent = `at step ${s.step}: activation std (hidden layers) | weight-gradient norm (all layers)`;
+    const half = Math.floor(cv.width / 2);
+    panel(g, cv, 0, half, s.act_std, "activation std, by layer");
+    panel(g, cv, half, half, s.grad_norm, "gradient norm, by layer");
+  }
+  function panel(g, cv, x, w, data, title) {
+    let lo = Infinity, hi = 0;
+    for (const row of data) for (const v of row) if (v !== null && v > 0) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    if (!isFinite(lo)) { lo = 1e-3; hi = 1; }
+    if (hi / lo < 10) { lo /= 3; hi *= 3; }
+    const sub = { width: w, height: cv.height };
+    g.save(); g.translate(x, 0);
+    const nl = data.length ? data[0].length : 1;
+    const a = axes(g, sub, 1, Math.max(nl, 2), Math.max(lo, 1e-30), Math.min(hi, 1e30), title);
+    const groups = groupsOf(P.info);
+    for (let m = 0; m < data.length; m++) {
+      g.strokeStyle = LINE_COLORS[groups.index[m] % LINE_COLORS.length]; g.globalAlpha = 0.75; g.lineWidth = 1.2;
+      g.beginPath();
+      let pen = false;
+      data[m].forEach((v, i) => {
+        if (v === null || !(v > 0)) { pen = false; return; }
+        const px = a.fx(i + 1), py = a.fy(v);
+        if (pen) g.lineTo(px, py); else g.moveTo(px, py);
+        pen = true;
+      });
+      g.stroke();
+    }
+    g.globalAlpha = 1; g.restore();
+  }
+  function drawFixes() {
+    const info = P.info, n = info.grid;
+    for (const [run, f] of Object.entries(P.fixes)) {
+      const card = $(`card-${run}`);
+      if (!card) continue;
+      const orig = card.querySelector('[data-role="orig"]'), fixed = card.querySelector('[data-role="fixed"]');
+      tile(orig, P.boundaries, f.member, n, info, P.regimes[f.member]);
+      tile(fixed, f.boundaries, 0, f.info.grid, f.info, null);
+      const last = (rows, m) => (rows.length ? rows[rows.length - 1].train_loss[m] : null);
+      const a = last(P.rows, f.member), b = last(f.rows, 0);
+      const fmt = (v) => (v === null || v === undefined ? "n/a" : v.toPrecision(4));
+      card.querySelector('[data-role="result"]').textContent =
+        `train loss: original ${fmt(a)} (step ${P.step}), fixed ${fmt(b)} (step ${f.step}${f.final ? ", done" : ""})`;
+    }
+  }
+  function tile(cv, bytes, k, n, info, regime) {
+    const g = cv.getContext("2d");
+    g.clearRect(0, 0, cv.width, cv.height);
+    if (bytes) {
+      const off = document.createElement("canvas"); off.width = n; off.height = n;
+      paintBoundary(off.getContext("2d"), bytes, k, n, 0, 0);
+      g.imageSmoothingEnabled = true;
+      g.drawImage(off, 0, 0, cv.width, cv.height);
+    }
+    g.drawImage(pointsLayer(info, cv.width), 0, 0);
+    if (regime) { g.strokeStyle = REGIME_COLORS[regime]; g.lineWidth = 3; g.strokeRect(1.5, 1.5, cv.width - 3, cv.height - 3); }
+  }
+  function renderNumbers() {
+    const t = $("numbers");
+    const fmt = (v) => (v === null || v === undefined ? "n/a" : Number(v).toPrecision(6));
+    let html = "<tr><th>member</th><th>regime</th><th>train loss</th><th>val loss</th><th>train acc</th><th>val acc</th></tr>";
+    if (P.info && P.final) {
+      for (let m = 0; m < P.info.k; m++) {
+        html += `<tr><td>${escapeHtml(memberLabel(m))}</td><td>${P.regimes[m] || ""}</td><td>${fmt(P.final.train_loss[m])}</td><td>${fmt((P.final.val_loss || [])[m])}</td><td>${fmt(P.final.train_acc[m])}</td><td>${fmt((P.final.val_acc || [])[m])}</td></tr>`;
+      }
+    }
+    for (const f of Object.values(P.fixes)) {
+      if (!f.final) continue;
+      html += `<tr><td>${escapeHtml(f.info.members[0].label)}</td><td></td><td>${fmt(f.final.train_loss[0])}</td><td>${fmt((f.final.val_loss || [])[0])}</td><td>${fmt(f.final.train_acc[0])}</td><td>${fmt((f.final.val_acc || [])[0])}</td></tr>`;
+    }
+    t.innerHTML = html;
+  }
+  function setStatus(text) { $("status").textContent = text; }
+  function draw() {
+    if (!P.info) return;
+    drawGrid();
+    drawLoss();
+    drawLayers();
+    if (fixesDirty) { drawFixes(); }
+    const rate = P.seconds > 0 ? ` · ${(P.step / P.seconds).toFixed(0)} steps/s` : "";
+    setStatus(`step ${P.step} / ${P.info.steps} · ${P.status} · ${P.info.k} members${rate}`);
+  }
+  function loop() {
+    if (dirty) {
+      dirty = false;
+      draw();
+      window.__frames += 1;
+    }
+    requestAnimationFrame(loop);
+  }
+
+  // ---- buttons ---------------------------------------------------------------------------------
+  function wire() {
+    $("btn-play").addEventListener("click", () => send({ type: "play" }));
+    $("btn-pause").addEventListener("click", () => send({ type: "pause" }));
+    $("btn-step").addEventListener("click", () => send({ type: "step" }));
+    $("btn-reset").addEventListener("click", () => { playAfterReady = false; send({ type: "reset" }); });
+    $("btn-export").addEventListener("click", () => send({ type: "export" }));
+    window.addEventListener("resize", () => { if (P.info) { layoutGrid(); dirty = true; } });
+  }
+  wire();
+  connect();
+  requestAnimationFrame(loop);
+})();
