@@ -201,14 +201,15 @@
   function onFixFrame(msg) {
     const f = P.fixes[msg.run];
     if (!f || f.info.uid !== msg.uid) return;
-    f.step = msg.step; f.status = msg.status;
+    f.step = msg.step; f.status = msg.status; f.regimes = msg.regimes;
     for (const r of msg.rows) f.rows.push(r);
     if (msg.boundaries) f.boundaries = decode(msg.boundaries);
+    for (const x of msg.findings) f.findings.set(`${x.code}|${x.layer}`, x);
     if (msg.final !== undefined) { f.final = msg.final; renderNumbers(); }
     fixesDirty = true; dirty = true;
   }
   function onFix(msg) {
-    P.fixes[msg.run] = { info: msg.info, member: msg.member, code: msg.code, fix: msg.fix, changes: msg.changes, rows: [], boundaries: null, final: null, step: 0, status: "playing" };
+    P.fixes[msg.run] = { info: msg.info, member: msg.member, code: msg.code, fix: msg.fix, changes: msg.changes, rows: [], boundaries: null, final: null, step: 0, status: "playing", findings: new Map() };
     const card = document.createElement("div");
     card.className = "fixcard"; card.id = `card-${msg.run}`;
     const changes = msg.changes.map((c) => `<li>${escapeHtml(c)}</li>`).join("");
@@ -345,14 +346,15 @@
       g.strokeRect(x - 1.5, y - 1.5, grid.tile + 3, grid.tile + 3);
       g.fillStyle = "#222";
       const m = info.members[k];
-      const vals = Object.entries(m.values).map(([kk, v]) => `${kk.split(".").pop()}=${v}`).join(" ");
+      const vals = Object.values(m.values).join(" ");
       g.fillText(`#${m.id} ${vals}`.slice(0, Math.floor(grid.tile / 5)), x, y - 4);
       if (P.frozen[String(k)]) { g.fillStyle = "rgba(198,40,40,0.85)"; g.fillText("frozen (NaN)", x + 3, y + 12); }
     }
   }
   function logTicks(lo, hi) {
-    const out = [];
-    for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) out.push(Math.pow(10, e));
+    const out = [], e0 = Math.floor(Math.log10(lo)), e1 = Math.ceil(Math.log10(hi));
+    const every = Math.max(1, Math.ceil((e1 - e0) / 7));
+    for (let e = e0; e <= e1; e += every) out.push(Math.pow(10, e));
     return out;
   }
   function axes(g, cv, x0, x1, ylo, yhi, xlabel) {
@@ -456,12 +458,14 @@
       if (!card) continue;
       const orig = card.querySelector('[data-role="orig"]'), fixed = card.querySelector('[data-role="fixed"]');
       tile(orig, P.boundaries, f.member, n, info, P.regimes[f.member]);
-      tile(fixed, f.boundaries, 0, f.info.grid, f.info, null);
+      tile(fixed, f.boundaries, 0, f.info.grid, f.info, f.regimes ? f.regimes[0] : null);
       const last = (rows, m) => (rows.length ? rows[rows.length - 1].train_loss[m] : null);
       const a = last(P.rows, f.member), b = last(f.rows, 0);
       const fmt = (v) => (v === null || v === undefined ? "n/a" : v.toPrecision(4));
+      const codes = Array.from(new Set(Array.from(f.findings.values()).map((x) => x.code)));
       card.querySelector('[data-role="result"]').textContent =
-        `train loss: original ${fmt(a)} (step ${P.step}), fixed ${fmt(b)} (step ${f.step}${f.final ? ", done" : ""})`;
+        `train loss: original ${fmt(a)} (step ${P.step}), fixed ${fmt(b)} (step ${f.step}${f.final ? ", done" : ""}); ` +
+        `findings on the copy: ${codes.length ? codes.join(", ") : "none"}`;
     }
   }
   function tile(cv, bytes, k, n, info, regime) {
