@@ -37,7 +37,7 @@ DATASETS = ("auto", "mnist", "fashion-mnist", "mnist-5k")  # the dropout study's
 
 def default_out(name: str) -> Path:
     """``runs/<name>-<timestamp>``, with the name cut to one safe path component."""
-    from trainlab.outdir import safe_name
+    from trainlab.runs.outdir import safe_name
 
     return Path("runs") / f"{safe_name(name)}-{time.strftime('%Y%m%d-%H%M%S')}"
 
@@ -89,9 +89,9 @@ def train(
     saves the run so far, marked ``status: interrupted``, and exits 130.
     """
     from trainlab.config import load_config
-    from trainlab.outdir import claim_out
-    from trainlab.population import expand_members
-    from trainlab.store_io import atomic_dir
+    from trainlab.members import expand_members
+    from trainlab.runs.io import atomic_dir
+    from trainlab.runs.outdir import claim_out
 
     ov = list(overrides or [])
     ov.append(f"run.device={_check_device(device)}")
@@ -167,10 +167,10 @@ def lab(
     Into an existing lab folder, finished studies are skipped (``--force`` redoes them) and
     unfinished or interrupted ones are redone. Ctrl-C exits 130 and records nothing cut short.
     """
+    from trainlab.env import pick_device, set_threads
     from trainlab.experiments.registry import StudyOptions
     from trainlab.lab import get_study, run_lab
-    from trainlab.outdir import claim_out
-    from trainlab.runner import pick_device, set_threads
+    from trainlab.runs.outdir import claim_out
 
     if study != "all":
         get_study(study)  # a bad name is a usage error before any work
@@ -228,7 +228,7 @@ def doctor(
     Exits 1 when any finding is an error, 2 on a bad config.
     """
     from trainlab.diag_cli import doctor_main
-    from trainlab.runner import set_threads
+    from trainlab.env import set_threads
     from trainlab.torch_setup import build_from_path
 
     _check_device(device)
@@ -258,11 +258,11 @@ def lr_find_cmd(
     The model's weights and the optimizer state are restored afterwards.
     """
     from trainlab.diag_cli import lr_find_main
-    from trainlab.runner import set_threads
+    from trainlab.env import set_threads
     from trainlab.torch_setup import build_from_path
 
-    from trainlab.outdir import claim_out
-    from trainlab.store_io import atomic_dir
+    from trainlab.runs.io import atomic_dir
+    from trainlab.runs.outdir import claim_out
 
     _check_device(device)
     for name, v in (("--lr-min", lr_min), ("--lr-max", lr_max)):

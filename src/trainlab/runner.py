@@ -5,7 +5,6 @@ This module only connects stages; each stage knows nothing of the later ones.
 from __future__ import annotations
 
 import math
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,51 +14,29 @@ import numpy as np
 import torch
 
 from trainlab.config import Config, DataConfig, to_yaml
-from trainlab.errors import UsageError
+from trainlab.env import pick_device, provenance, set_threads
+from trainlab.errors import UsageError, unknown_choice
 from trainlab.loop import FitResult, TrainSpec, fit
+from trainlab.members import Member, expand_members, member_tensor, member_values, require_members
 from trainlab.nn.population import MemberInit, PopulationMLP
 from trainlab.optim import OPTIMIZERS, PopulationOptimizer
-from trainlab.population import Member, expand_members, member_tensor, member_values, require_members
+from trainlab.runs.store import write_run
 from trainlab.schedules import make_schedule
 from trainlab.stats import summarize
-from trainlab.store import write_run
-
-IMAGE_DATASETS = ("mnist", "fashion-mnist", "mnist-5k", "auto")
-
-
-def pick_device(name: str) -> torch.device:
-    """``auto``: CUDA when available, else CPU. ``cuda`` without a GPU is a usage error."""
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UsageError("device 'cuda' requested but no CUDA GPU is available; use --device cpu or auto")
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def set_threads(n: Optional[int]) -> None:
-    if n is not None:
-        torch.set_num_threads(int(n))
-
 
 def load_data(cfg: DataConfig, seed: int, console: Any = None):
     """The config's dataset (a ``trainlab.data.toy.Dataset``), transforms applied."""
+    from trainlab.data.images import IMAGE_DATASETS, lab_split, load_image_dataset
     from trainlab.data.toy import TOY_GENERATORS, make_toy
     from trainlab.data.transforms import apply_transforms
 
     if cfg.name in TOY_GENERATORS:
         ds = make_toy(cfg.name, cfg.n_train, cfg.n_val, cfg.n_test, seed, **cfg.params)
     elif cfg.name in IMAGE_DATASETS:
-        from trainlab.data.images import lab_split, load_image_dataset
-
         data = load_image_dataset(cfg.name, data_dir=cfg.data_dir, console=console)
         ds = lab_split(data, n_train=cfg.n_train, n_val=cfg.n_val, seed=seed, use_test=cfg.n_test > 0)
     else:
-        import difflib
-
-        valid = list(TOY_GENERATORS) + list(IMAGE_DATASETS)
-        near = difflib.get_close_matches(cfg.name, valid, n=1)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
-        raise UsageError(f"unknown dataset {cfg.name!r}{hint}; valid: {', '.join(valid)}")
+        raise UsageError(unknown_choice("dataset", cfg.name, [*TOY_GENERATORS, *IMAGE_DATASETS]))
     if cfg.transforms:
         ds = apply_transforms(ds, cfg.transforms)
     return ds
@@ -257,11 +234,3 @@ def _early_events(stoppers: list, fits: list[FitResult], members: list[Member]) 
         out += [e | {"member": members[offset + e["member"]].id} for e in es.events]
         offset += f.model.K
     return out
-
-
-def provenance(device=None) -> dict:
-    import trainlab
-
-    return {"trainlab": trainlab.__version__, "torch": torch.__version__, "python": platform.python_version(),
-            "machine": f"{platform.machine()} {platform.system()}", "cpu_threads": torch.get_num_threads(),
-            "device": str(device) if device is not None else "cpu"}

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from trainlab.errors import UsageError
+from trainlab.errors import UsageError, unknown_choice
 
 if TYPE_CHECKING:
     from trainlab.config import Config
@@ -54,16 +54,11 @@ class Member:
 
 
 def _check_keys(keys: list[str]) -> None:
-    import difflib
-
     for key in keys:
         if key not in MEMBER_KEYS:
-            near = difflib.get_close_matches(key, list(MEMBER_KEYS), n=1)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise ValueError(
-                f"population key {key!r} cannot vary per member{hint}; structure (depth, widths, activation) is "
-                f"fixed within a population. Per-member keys: {', '.join(MEMBER_KEYS)}"
-            )
+            raise ValueError(unknown_choice("population key", key, MEMBER_KEYS, verdict="cannot vary per member",
+                                            label="per-member keys")
+                             + "; structure (depth, widths, activation) is fixed within a population")
 
 
 def expand_members(cfg: "Config") -> list[Member]:
