@@ -11,21 +11,22 @@ from typing import Any
 
 import torch
 
-from trainlab.checks import Evidence, ValPoint, run_rules  # noqa: F401 - re-exported
-from trainlab.config import Config, build_config, to_yaml  # noqa: F401
+from trainlab.config import Config, build_config  # noqa: F401 - re-exported
+from trainlab.diagnose.checks import Evidence, ValPoint, run_rules  # noqa: F401
+from trainlab.diagnose.findings import CODES, FindingLog  # noqa: F401
+from trainlab.diagnose.fixes import NotApplicable, describe_change, fix_for  # noqa: F401
+from trainlab.diagnose.watch import default_schedule  # noqa: F401
+from trainlab.env import pick_device, set_threads  # noqa: F401
 from trainlab.errors import UsageError  # noqa: F401
-from trainlab.experiments.shallow_regimes import REGIMES, classify, features
-from trainlab.findings import CODES, Finding, FindingLog  # noqa: F401
-from trainlab.fixes import FIXES, NotApplicable, describe_change, fix_for  # noqa: F401
+from trainlab.experiments.shallow_regimes import classify, features
 from trainlab.loop import Reason, Stop  # noqa: F401
+from trainlab.members import expand_members, member_config  # noqa: F401
 from trainlab.nn.activations import ACTIVATIONS
 from trainlab.nn.init import INITS
 from trainlab.nn.population import PopulationMLP  # noqa: F401
 from trainlab.optim import OPTIMIZERS
-from trainlab.population import Member, expand_members, member_config  # noqa: F401
 from trainlab.probes import ACT_OPS, LayerStats, layer_stats  # noqa: F401
-from trainlab.runner import chunk_size, load_data, pick_device, run_population, set_threads  # noqa: F401
-from trainlab.watch import default_schedule  # noqa: F401
+from trainlab.runner import chunk_size, load_data, run_population
 
 # ---- the choices the page offers, read from the library's own tables ----------------------------
 # activations the probes measure (PReLU and maxout have per-member slopes or pieces the probe lacks)

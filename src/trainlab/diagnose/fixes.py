@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from trainlab.config import Config
-from trainlab.findings import CODES
+from trainlab.diagnose.findings import CODES
 from trainlab.nn.activations import ACTIVATIONS
 
 ConfigFix = Callable[[Config], Config]
