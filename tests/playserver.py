@@ -28,6 +28,8 @@ def running_server(device: str = "cpu") -> Iterator[Any]:
 
     from trainlab.play.server import PlayApp, bind, make_server
 
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as `trainlab play` does by default
     sock = bind("127.0.0.1", 0)
     play = PlayApp("127.0.0.1", sock.getsockname()[1], torch.device(device))
     server = make_server(play)
@@ -43,6 +45,7 @@ def running_server(device: str = "cpu") -> Iterator[Any]:
         thread.join(10)
         for s in list(play.sessions):
             s.close()
+        torch.set_num_threads(threads)
 
 
 class Client:

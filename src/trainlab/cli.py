@@ -287,7 +287,8 @@ def play(
     host: str = typer.Option("127.0.0.1", "--host", help="address to bind (default: this machine only)"),
     no_browser: bool = typer.Option(False, "--no-browser", help="print the address without opening a browser"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads, >= 1 (default: 1; "
+                                          "each tab and fixed copy trains in its own thread)"),
 ) -> None:
     """A live browser playground: a whole population trains at once, with diagnosis and fixes.
 
@@ -302,7 +303,7 @@ def play(
     from trainlab.play.adapter import pick_device, set_threads
 
     dev = pick_device(_check_device(device))
-    set_threads(threads)
+    set_threads(threads or 1)  # toy nets gain nothing from more, and several runs train at once
     serve(host, port, dev, open_browser=not no_browser, echo=lambda text: console.print(text, highlight=False,
                                                                                       soft_wrap=True))
 
