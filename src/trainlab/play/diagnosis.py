@@ -92,12 +92,18 @@ class PopulationDiagnosis:
             self.recent.append(row)
 
     def add_eval(self, step: int, val_loss: np.ndarray, val_acc: np.ndarray) -> None:
+        """One evaluation per member; the train loss beside it is the (upper) median of the last 10
+        step losses, as ``watch.record_val`` takes it."""
         self._flush()
-        recent = np.array(list(self.recent)[-10:]) if self.recent else np.full((1, self.k), np.nan)
+        if self.recent:
+            rec = np.array(list(self.recent)[-10:])
+            n = np.isfinite(rec).sum(0)
+            upper = np.sort(rec, axis=0)[np.minimum(n // 2, len(rec) - 1), np.arange(self.k)]  # NaN sorts last
+            train = np.where(n > 0, upper, np.nan)
+        else:
+            train = np.full(self.k, np.nan)
         for m in range(self.k):
-            col = recent[:, m][np.isfinite(recent[:, m])]
-            train = float(np.median(col)) if col.size else math.nan
-            self.val[m].append(ValPoint(step, train, float(val_loss[m]), float(val_acc[m])))
+            self.val[m].append(ValPoint(step, float(train[m]), float(val_loss[m]), float(val_acc[m])))
 
     # ---- measuring ------------------------------------------------------------------------------
     @torch.no_grad()

@@ -29,6 +29,9 @@ from trainlab.play.adapter import Config, Reason, Stop, expand_members, load_dat
 from trainlab.play.diagnosis import PopulationDiagnosis
 
 FRAME_HZ = 15.0  # boundary redraws per second at most (the page draws each frame it receives)
+# live views may cost at most this share of the training thread's time: a probe or a boundary
+# frame that comes due sooner than (its last cost / share) after the previous one is skipped
+PROBE_SHARE, FRAME_SHARE = 0.08, 0.08
 GRID = 32  # boundary resolution per member tile (GRID x GRID)
 MARGIN = 0.15  # of the data range, around the points
 MAX_POINTS_SHOWN = 400  # training points sent for drawing
@@ -54,7 +57,7 @@ class LiveCallback:
         self.run._frozen(member, state.step, message)
 
     def on_fit_end(self, state) -> None:
-        self.run._publish_frame(state.model, force=True)
+        self.run._publish_frame(state.model, state.history, force=True)
 
 
 class Run:
@@ -90,6 +93,8 @@ class Run:
         self.scales: dict[str, Any] = {}
         self.diagnosis: Optional[PopulationDiagnosis] = None
         self._last_frame = 0.0
+        self._frame_cost = 0.0
+        self._probe_end, self._probe_cost = 0.0, 0.0
         self.frames_drawn = 0
         self.grid, self.extent = self._grid()
         self.thread = threading.Thread(target=self._work, name=f"trainlab-play-{run_id}", daemon=True)
@@ -185,11 +190,10 @@ class Run:
     def _after_step(self, state) -> Optional[Stop]:
         step, model, diag = state.step, state.model, self.diagnosis
         diag.add_loss(state.last_loss)
-        if diag.wants(step):
+        if diag.wants(step) and (step <= 2 or time.perf_counter() - self._probe_end >= self._probe_cost / PROBE_SHARE):
             self._probe(step, model)
-        if diag.wants(step + 1):
-            diag.keep_weights(model)
-        self._publish_frame(model)
+        diag.keep_weights(model)  # references only: the optimizer returns fresh tensors
+        self._publish_frame(model, state.history)
         if step % self.eval_every == 0 or step == self.steps:
             return None  # the evaluation of this step comes next; on_eval decides
         return self._gate(step)
@@ -201,17 +205,20 @@ class Run:
             row[name] = [_num(v) for v in values[-1]]
         if self.diagnosis is not None and "val_loss" in hist.metrics:
             self.diagnosis.add_eval(step, hist.metrics["val_loss"][-1], hist.metrics["val_acc"][-1])
-        steps = np.asarray(hist.steps)
-        losses = np.stack(hist.metrics["train_loss"])
-        acc = hist.metrics.get("val_acc", hist.metrics["train_acc"])[-1]
-        regimes = [regime(steps, losses[:, m], float(acc[m]), m in self.frozen) if len(steps) > 1 else "good"
-                   for m in range(self.k)]
         with self._cv:
             self.rows.append(row)
-            self.regimes = regimes
             self.version += 1
-        self._publish_frame(state.model, force=step == 0)
+        self._publish_frame(state.model, hist, force=step == 0 or step == self.steps)
         return self._gate(step)
+
+    def _regimes(self, hist) -> list[str]:
+        """Each member's regime (the shallow study's rules) on its curve so far."""
+        steps = np.asarray(hist.steps)
+        if len(steps) < 2:
+            return ["good"] * self.k
+        losses = np.stack(hist.metrics["train_loss"])
+        acc = hist.metrics.get("val_acc", hist.metrics["train_acc"])[-1]
+        return [regime(steps, losses[:, m], float(acc[m]), m in self.frozen) for m in range(self.k)]
 
     def _frozen(self, member: int, step: int, message: str) -> None:
         with self._cv:
@@ -219,7 +226,10 @@ class Run:
             self.version += 1
 
     def _probe(self, step: int, model) -> None:
+        t0 = time.perf_counter()
         changed = self.diagnosis.measure(step, model)
+        self._probe_end = time.perf_counter()
+        self._probe_cost = self._probe_end - t0
         with self._cv:
             self.findings.extend(changed)
             self.scales = self.diagnosis.scales
@@ -238,26 +248,32 @@ class Run:
                                                                               float(lo[1]), float(hi[1])]
 
     @torch.no_grad()
-    def _publish_frame(self, model, force: bool = False) -> None:
+    def _publish_frame(self, model, hist, force: bool = False) -> None:
+        """Every member's decision boundary on the grid (and its regime), at most FRAME_HZ times a second."""
         now = time.perf_counter()
-        if not force and now - self._last_frame < 1.0 / FRAME_HZ:
+        if not force and now - self._last_frame < max(1.0 / FRAME_HZ, self._frame_cost / FRAME_SHARE):
             return
-        self._last_frame = now
-        logits = population_logits(model, self.grid)  # (K, G, C)
-        p = torch.softmax(logits.float(), dim=-1)
-        conf, cls = p.max(-1)
-        conf = torch.nan_to_num(conf, nan=0.0)
-        c = logits.shape[-1]
+        logits = population_logits(model, self.grid).transpose(1, 2)  # (K, C, G): contiguous, G last
+        top, cls = logits.max(1)
+        total = torch.zeros_like(top)
+        for c in range(logits.shape[1]):  # softmax's max: 1 / sum exp(z_c - z_max), cheap for few classes
+            total += torch.exp(logits[:, c] - top)
+        conf = torch.nan_to_num(1.0 / total, nan=0.0)
+        c = logits.shape[1]
         # one byte per pixel: class in the high 3 bits, confidence above chance in the low 5 bits
         level = ((conf - 1.0 / c) / (1.0 - 1.0 / c)).clamp(0, 1).mul(31).round().to(torch.uint8)
-        bad = ~torch.isfinite(logits).all(-1)
+        bad = ~torch.isfinite(top)
         byte = torch.where(bad, torch.full_like(level, 255), (cls.to(torch.uint8) << 5) | level)
         data = base64.b64encode(byte.cpu().numpy().tobytes()).decode("ascii")
+        regimes = self._regimes(hist)
         with self._cv:
             self.boundaries = data
             self.boundary_step = self.step
+            self.regimes = regimes
             self.frames_drawn += 1
             self.version += 1
+        self._last_frame = time.perf_counter()
+        self._frame_cost = self._last_frame - now
 
     # ---- what the page reads ---------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
