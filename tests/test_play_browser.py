@@ -23,6 +23,7 @@ import playserver
 MISSING = browser.unavailable() or playserver.unavailable()
 pytestmark = pytest.mark.skipif(MISSING is not None, reason=str(MISSING))
 ROOT = Path(__file__).resolve().parents[1]
+DOCS = os.environ.get("TRAINLAB_DOCS_SHOTS")  # `make docs-shots`: screenshots into the docs, of finished runs
 
 
 def wait_js(page, expr: str, timeout: float = 60.0):
@@ -39,8 +40,7 @@ def wait_js(page, expr: str, timeout: float = 60.0):
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
-    target = os.environ.get("TRAINLAB_DOCS_SHOTS")
-    folder = Path(target) if target else tmp_path_factory.mktemp("play-shots")
+    folder = Path(DOCS) if DOCS else tmp_path_factory.mktemp("play-shots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -113,7 +113,11 @@ def test_preset_plays_and_views_update(env, shots, preset):
     assert page.evaluate("window.__play.scales !== null && window.__play.scales.act_std.length") == expected
     preset_vary = page.evaluate(f"window.__play.hello.presets['{preset}'].state.vary")
     assert parse_qs(urlparse(page.url).query)["vary"] == [preset_vary]
-    page.screenshot(path=str(shots / f"play-{preset}.png"))
+    if DOCS:  # the docs show finished runs
+        page.click("#btn-play")
+        wait_js(page, "window.__play.final !== null", 300)
+        time.sleep(0.5)
+    page.screenshot(path=str(shots / f"play-{preset}.png"), clip={"x": 0, "y": 0, "width": 1400, "height": 1000})
 
 
 def test_sigma10_finding_and_try_the_fix(env, shots):

@@ -158,10 +158,16 @@ class Run:
                 self.status = "failed"
                 self.version += 1
 
-    def _gate(self, step: int) -> Optional[Stop]:
-        """Block while paused at ``step``; a Stop when the run was closed."""
+    def _gate(self, state) -> Optional[Stop]:
+        """Block while paused at this step (the page first gets this step's boundaries); a Stop when
+        the run was closed."""
+        step = state.step
         with self._cv:
             self.step = step
+            pausing = step >= self._until and step < self.steps and not self._closed
+        if pausing and self.boundary_step != step:
+            self._publish_frame(state.model, state.history, force=True)
+        with self._cv:
             if step >= self._until and step < self.steps and not self._closed:
                 if self.status == "stepping" or self.status == "playing":
                     self.status = "paused"
@@ -189,6 +195,7 @@ class Run:
 
     def _after_step(self, state) -> Optional[Stop]:
         step, model, diag = state.step, state.model, self.diagnosis
+        self.step = step
         diag.add_loss(state.last_loss)
         if diag.wants(step) and (step <= 2 or time.perf_counter() - self._probe_end >= self._probe_cost / PROBE_SHARE):
             self._probe(step, model)
@@ -196,7 +203,7 @@ class Run:
         self._publish_frame(model, state.history)
         if step % self.eval_every == 0 or step == self.steps:
             return None  # the evaluation of this step comes next; on_eval decides
-        return self._gate(step)
+        return self._gate(state)
 
     def _after_eval(self, state) -> Optional[Stop]:
         hist, step = state.history, state.step
@@ -209,7 +216,7 @@ class Run:
             self.rows.append(row)
             self.version += 1
         self._publish_frame(state.model, hist, force=step == 0 or step == self.steps)
-        return self._gate(step)
+        return self._gate(state)
 
     def _regimes(self, hist) -> list[str]:
         """Each member's regime (the shallow study's rules) on its curve so far."""

@@ -38,7 +38,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from trainlab.play import state as st
 from trainlab.play.session import Session, error
 
-SEND_HZ = 30.0  # how often a tab's sender looks for news from its runs
+SEND_HZ = 20.0  # how often a tab's sender looks for news from its runs
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
        "form-action 'none'")

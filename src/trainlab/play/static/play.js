@@ -15,6 +15,7 @@
   const CLASS_RGB = [[245, 130, 32], [33, 113, 181], [35, 139, 69], [117, 107, 177], [203, 24, 29], [0, 150, 150], [140, 81, 10], [231, 41, 138]];
   const LINE_COLORS = ["#e6550d", "#3182bd", "#31a354", "#756bb1", "#d62728", "#17becf", "#8c564b", "#e377c2", "#636363", "#bcbd22"];
   let ws = null, dirty = true, sendTimer = null, playAfterReady = false, fixesDirty = false;
+  const stale = { grid: true, loss: true, layers: true };  // which views changed since their last draw
 
   // ---- messages --------------------------------------------------------------------------------
   function showMessage(text, kind) {
@@ -155,6 +156,7 @@
     showMessage("");
     layoutGrid();
     renderNumbers();
+    stale.grid = stale.loss = stale.layers = true;
     dirty = true;
     if (playAfterReady) send({ type: "play" });
     playAfterReady = false;
@@ -191,10 +193,12 @@
     if (msg.uid !== P.uid) return undefined; // a frame of a run this page has replaced
     P.step = msg.step; P.status = msg.status; P.regimes = msg.regimes; P.frozen = msg.frozen; P.seconds = msg.seconds;
     for (const r of msg.rows) P.rows.push(r);
-    if (msg.boundaries) P.boundaries = decode(msg.boundaries);
-    if (msg.scales) P.scales = msg.scales;
+    if (msg.rows.length) stale.loss = true;
+    if (msg.boundaries) { P.boundaries = decode(msg.boundaries); stale.grid = true; }
+    if (msg.scales) { P.scales = msg.scales; stale.layers = true; }
     if (msg.findings.length) addFindings(msg.findings);
     if (msg.final !== undefined) { P.final = msg.final; P.stop = msg.stop; if (msg.error) showMessage(msg.error); renderNumbers(); }
+    if (Object.keys(P.fixes).length) fixesDirty = true;  // the cards show the original beside its copy
     dirty = true;
     return undefined;
   }
@@ -203,6 +207,7 @@
     if (!f || f.info.uid !== msg.uid) return;
     f.step = msg.step; f.status = msg.status; f.regimes = msg.regimes;
     for (const r of msg.rows) f.rows.push(r);
+    if (msg.rows.length) stale.loss = true;
     if (msg.boundaries) f.boundaries = decode(msg.boundaries);
     for (const x of msg.findings) f.findings.set(`${x.code}|${x.layer}`, x);
     if (msg.final !== undefined) { f.final = msg.final; renderNumbers(); }
@@ -314,19 +319,23 @@
     }
     return c;
   }
-  function paintBoundary(ctx, bytes, k, n, offX, offY) {
-    // one byte per pixel: class << 5 | confidence level (0-31); 255 = not finite
-    const img = ctx.createImageData(n, n);
-    const base = k * n * n;
-    for (let i = 0; i < n * n; i++) {
-      const b = bytes[base + i];
-      let rgb, a;
-      if (b === 255) { rgb = [120, 120, 120]; a = 1; } else { rgb = CLASS_RGB[(b >> 5) % CLASS_RGB.length]; a = 0.12 + 0.6 * ((b & 31) / 31); }
-      img.data[4 * i] = 255 + (rgb[0] - 255) * a;
-      img.data[4 * i + 1] = 255 + (rgb[1] - 255) * a;
-      img.data[4 * i + 2] = 255 + (rgb[2] - 255) * a;
-      img.data[4 * i + 3] = 255;
+  // colour of each byte value: class << 5 | confidence level (0-31), 255 = not finite; RGBA packed
+  // little-endian for a Uint32Array view of ImageData (one table lookup per pixel)
+  const LUT = (() => {
+    const lut = new Uint32Array(256);
+    for (let b = 0; b < 256; b++) {
+      let rgb = [120, 120, 120], a = 1;
+      if (b !== 255) { rgb = CLASS_RGB[(b >> 5) % CLASS_RGB.length]; a = 0.12 + 0.6 * ((b & 31) / 31); }
+      const c = rgb.map((v) => Math.round(255 + (v - 255) * a));
+      lut[b] = (255 << 24) | (c[2] << 16) | (c[1] << 8) | c[0];
     }
+    return lut;
+  })();
+  function paintBoundary(ctx, bytes, k, n, offX, offY) {
+    const img = ctx.createImageData(n, n);
+    const px = new Uint32Array(img.data.buffer);
+    const base = k * n * n;
+    for (let i = 0; i < n * n; i++) px[i] = LUT[bytes[base + i]];
     ctx.putImageData(img, offX, offY);
   }
   function drawGrid() {
@@ -498,10 +507,11 @@
   function setStatus(text) { $("status").textContent = text; }
   function draw() {
     if (!P.info) return;
-    drawGrid();
-    drawLoss();
-    drawLayers();
-    if (fixesDirty) { drawFixes(); }
+    if (stale.grid) drawGrid();
+    if (stale.loss) drawLoss();
+    if (stale.layers) drawLayers();
+    stale.grid = stale.loss = stale.layers = false;
+    if (fixesDirty) { drawFixes(); fixesDirty = false; }
     const rate = P.seconds > 0 ? ` · ${(P.step / P.seconds).toFixed(0)} steps/s` : "";
     setStatus(`step ${P.step} / ${P.info.steps} · ${P.status} · ${P.info.k} members${rate}`);
   }
@@ -521,7 +531,7 @@
     $("btn-step").addEventListener("click", () => send({ type: "step" }));
     $("btn-reset").addEventListener("click", () => { playAfterReady = false; send({ type: "reset" }); });
     $("btn-export").addEventListener("click", () => send({ type: "export" }));
-    window.addEventListener("resize", () => { if (P.info) { layoutGrid(); dirty = true; } });
+    window.addEventListener("resize", () => { if (P.info) { layoutGrid(); stale.grid = true; dirty = true; } });
   }
   wire();
   connect();
