@@ -22,8 +22,9 @@ def unavailable() -> Optional[str]:
 
 
 @contextlib.contextmanager
-def running_server(device: str = "cpu") -> Iterator[Any]:
-    """A server on a free port of 127.0.0.1; yields its ``PlayApp`` (``.port``, ``.token``, ``.url``)."""
+def running_server(device: str = "cpu", host: str = "127.0.0.1") -> Iterator[Any]:
+    """A server on a free port of 127.0.0.1; yields its ``PlayApp`` (``.port``, ``.token``, ``.url``).
+    ``host`` is what the app believes it was bound to (its Host and Origin rules follow it)."""
     import torch
 
     from trainlab.play.server import PlayApp, bind, make_server
@@ -31,7 +32,7 @@ def running_server(device: str = "cpu") -> Iterator[Any]:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as `trainlab play` does by default
     sock = bind("127.0.0.1", 0)
-    play = PlayApp("127.0.0.1", sock.getsockname()[1], torch.device(device))
+    play = PlayApp(host, sock.getsockname()[1], torch.device(device))
     server = make_server(play)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -51,12 +52,12 @@ def running_server(device: str = "cpu") -> Iterator[Any]:
 class Client:
     """A tab without a browser: sends page messages and reads the server's replies and frames."""
 
-    def __init__(self, play: Any, origin: Optional[str] = None, token: Optional[str] = None):
+    def __init__(self, play: Any, origin: Optional[str] = None, token: Optional[str] = None, host: str = "127.0.0.1"):
         from websockets.sync.client import connect
 
-        origin = origin or f"http://127.0.0.1:{play.port}"
+        origin = origin or f"http://{host}:{play.port}"
         token = play.token if token is None else token
-        self._cm = connect(f"ws://127.0.0.1:{play.port}/ws?token={token}", origin=origin, open_timeout=10)
+        self._cm = connect(f"ws://{host}:{play.port}/ws?token={token}", origin=origin, open_timeout=10)
         self.ws = self._cm.__enter__()
         self.messages: list[dict] = []
         self.hello = self.wait(lambda m: m["type"] in ("hello", "error"))

@@ -59,6 +59,7 @@ BAD = [
     ({"points": 5001}, "points", "5000"),
     ({"val_points": 6000}, "val_points", "5000"),
     ({"steps": 20001}, "steps", "20000"),
+    ({"steps": 20000, "eval_every": 5}, "eval_every", "evaluate every 10 steps or more"),
     ({"hidden": [65]}, "hidden", "64 per layer"),
     ({"hidden": [8] * 7}, "hidden", "7 layers"),
     ({"hidden": [100] * 19}, "hidden", "19 layers"),  # near a lab structure is not a lab structure
@@ -117,6 +118,17 @@ def test_websocket_refuses_foreign_origin_and_bad_token(play):
     ok = playserver.Client(play)
     assert ok.hello["type"] == "hello"
     ok.close()
+
+
+def test_bound_to_every_address_the_origin_must_be_the_pages_own():
+    with playserver.running_server(host="0.0.0.0") as wide:
+        assert wide.url.startswith(f"http://127.0.0.1:{wide.port}/?token=")
+        ok = playserver.Client(wide, host="localhost")  # any name reaches it: Origin = that name
+        assert ok.hello["type"] == "hello"
+        ok.close()
+        assert _refused(wide, host="localhost", origin=f"http://127.0.0.1:{wide.port}") == 403
+        assert _refused(wide, origin="http://evil.example") == 403
+        assert _refused(wide, token="") == 403
 
 
 def _get(play, path: str, host: str | None = None, cookie: str | None = None):

@@ -18,6 +18,7 @@ Training runs in worker threads (``run.Run``); the event loop only relays messag
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import secrets
 import socket
@@ -43,6 +44,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
        "form-action 'none'")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+WILDCARD = ("0.0.0.0", "::", "")
 
 
 @dataclass
@@ -61,13 +63,25 @@ class PlayApp:
         return f"trainlab_play_{self.port}"
 
     @property
+    def wildcard(self) -> bool:
+        """Bound to every address (0.0.0.0, ::): any Host name may reach it, so the Origin must be
+        the page's own (same-origin) and the token does the guarding."""
+        return self.host in WILDCARD
+
+    @property
     def url(self) -> str:
-        shown = f"[{self.host}]" if ":" in self.host else self.host
+        host = "127.0.0.1" if self.wildcard else self.host
+        shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{self.port}/?token={self.token}"
 
     def hosts(self) -> list[str]:
-        names = {self.host, *LOOPBACK}
-        return sorted(names)
+        return ["*"] if self.wildcard else sorted({self.host, *LOOPBACK})
+
+    def origin_ok(self, origin: Optional[str], host_header: Optional[str]) -> bool:
+        """The WebSocket's Origin is this server as the page reached it."""
+        if not origin or not host_header or origin != f"http://{host_header}":
+            return False
+        return self.wildcard or origin in self.origins()
 
     def origins(self) -> set[str]:
         out = set()
@@ -116,8 +130,8 @@ def build_app(play: PlayApp):
         return Response(b"", status_code=204, headers=headers)
 
     async def ws_endpoint(websocket: WebSocket):
-        origin = websocket.headers.get("origin")
-        if origin not in play.origins() or not play.token_ok(websocket.query_params.get("token")):
+        origin, host = websocket.headers.get("origin"), websocket.headers.get("host")
+        if not play.origin_ok(origin, host) or not play.token_ok(websocket.query_params.get("token")):
             await websocket.close(code=1008)  # before accept: the handshake is refused with HTTP 403
             return
         await websocket.accept()
@@ -191,9 +205,11 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as e:
         sock.close()
-        why = "is in use" if e.errno in (98, 48, 10048) else f"cannot be used ({e.strerror})"
-        raise UsageError(f"port {port} on {host} {why}; choose another with --port (or --port 0 for any free port)") \
-            from None
+        if e.errno in (errno.EADDRINUSE, 10048):
+            raise UsageError(f"port {port} on {host} is in use; choose another with --port (or --port 0 for any "
+                             f"free port)") from None
+        raise UsageError(f"cannot listen on {host} port {port}: {e.strerror or e}; give --host an address of "
+                         f"this machine (default 127.0.0.1)") from None
     sock.listen(64)
     sock.setblocking(False)
     return sock
@@ -212,7 +228,8 @@ def serve(host: str, port: int, device: torch.device, open_browser: bool, echo) 
     server = make_server(play)
     echo(f"trainlab play: open {play.url}")
     if host not in LOOPBACK:
-        echo(f"warning: listening on {host}, reachable from other machines (the token still guards it)")
+        where = "every address of this machine" if play.wildcard else host
+        echo(f"warning: listening on {where}, reachable from other machines (the token still guards it)")
     if open_browser:
         _open(play.url)
     try:

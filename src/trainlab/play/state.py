@@ -77,6 +77,7 @@ class Limits:
     steps: int = 20000
     sessions: int = 4
     fixes: int = 8  # "try the fix" copies per tab
+    evaluations: int = 2000  # steps / eval_every: bounds the curves each tab keeps and draws
 
 
 LIMITS = Limits()
@@ -229,6 +230,11 @@ def check_limits(state: dict[str, Any], k: int) -> None:
             raise StateError(f"{BY_KEY[key].label}: {state[key]} is more than the playground's {lim.points}", key)
     if state["steps"] > lim.steps:
         raise StateError(f"steps: {state['steps']} is more than the playground's {lim.steps}", "steps")
+    if state["steps"] / state["eval_every"] > lim.evaluations:
+        least = -(-state["steps"] // lim.evaluations)
+        raise StateError(f"evaluate every: {state['steps']} steps / {state['eval_every']} is more than the "
+                         f"playground's {lim.evaluations} evaluations; evaluate every {least} steps or more",
+                         "eval_every")
     hidden = tuple(state["hidden"])
     if hidden not in LAB_STRUCTURES:
         if len(hidden) > lim.layers:
