@@ -96,3 +96,19 @@ def test_dead_units_fire_on_a_dead_relu_population():
            "train": {"steps": 30, "eval_every": 10}, "population": {"seeds": 2}, "run": {"device": "cpu"}}
     run = _run(raw)
     assert all("dead_units" in _codes(run, m) for m in range(2))
+
+
+def test_a_fix_that_does_not_apply_to_a_member_says_why():
+    from trainlab.play.adapter import fix_applies
+
+    cfg = build_config({"model": {"activation": "tanh", "init": {"scheme": "xavier_normal"}},
+                        "population": {"seeds": 1, "grid": {"model.dropout.hidden": [0.0, 0.5]}}})
+    zero_dropout, half_dropout = expand_members(cfg)
+    assert "already xavier_normal" in fix_applies(cfg, zero_dropout, "loss_at_init")
+    assert fix_applies(cfg, zero_dropout, "loss_oscillation") is None  # no dropout: the lr instead
+    assert fix_applies(cfg, half_dropout, "loss_oscillation") is None
+    assert fix_applies(cfg, zero_dropout, "grad_accumulation") is None  # the no-fix path has its own note
+    run = Run(cfg, "main", torch.device("cpu"))
+    f = {"member": 0, "code": "loss_at_init", "fix": {"name": "x", "description": "y", "available": True}}
+    assert run._with_fix_note(f)["fix"] == {"name": "x", "description": "y", "available": False,
+                                            "why_not": "the init is already xavier_normal with zero biases"}

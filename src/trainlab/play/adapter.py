@@ -7,7 +7,7 @@ moves, this file changes and nothing else.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import torch
 
@@ -48,6 +48,18 @@ def chunks_needed(cfg: Config, dataset: Any, k: int) -> int:
     """How many memory chunks ``run_population`` would split ``k`` members into."""
     size = chunk_size(cfg, len(dataset.train.y), dataset.input_dim, dataset.n_classes)
     return -(-k // size)
+
+
+def fix_applies(cfg: Config, member: Any, code: str) -> Optional[str]:
+    """None when the fix table's row for ``code`` changes this member's config, else why not."""
+    fix = fix_for(code)
+    if not fix.available:
+        return None  # the no-fix path: the page shows the code's advice
+    try:
+        fix.apply_config(member_config(cfg, member))
+    except NotApplicable as e:
+        return str(e)
+    return None
 
 
 def regime(steps, train_loss, val_acc: float, frozen: bool) -> str:

@@ -25,7 +25,8 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from trainlab.play.adapter import Config, Reason, Stop, expand_members, load_data, population_logits, regime, train
+from trainlab.play.adapter import (Config, Reason, Stop, expand_members, fix_applies, load_data, population_logits,
+                                   regime, train)
 from trainlab.play.diagnosis import PopulationDiagnosis
 
 FRAME_HZ = 15.0  # boundary redraws per second at most (the page draws each frame it receives)
@@ -95,6 +96,7 @@ class Run:
         self._last_frame = 0.0
         self._frame_cost = 0.0
         self._probe_end, self._probe_cost = 0.0, 0.0
+        self._fix_notes: dict[tuple[int, str], Optional[str]] = {}
         self.frames_drawn = 0
         self.grid, self.extent = self._grid()
         self.thread = threading.Thread(target=self._work, name=f"trainlab-play-{run_id}", daemon=True)
@@ -234,13 +236,23 @@ class Run:
 
     def _probe(self, step: int, model) -> None:
         t0 = time.perf_counter()
-        changed = self.diagnosis.measure(step, model)
+        changed = [self._with_fix_note(f) for f in self.diagnosis.measure(step, model)]
         self._probe_end = time.perf_counter()
         self._probe_cost = self._probe_end - t0
         with self._cv:
             self.findings.extend(changed)
             self.scales = self.diagnosis.scales
             self.version += 1
+
+    def _with_fix_note(self, finding: dict[str, Any]) -> dict[str, Any]:
+        """Whether the finding's fix applies to this very member (lowering a dropout of 0 does not)."""
+        key = (finding["member"], finding["code"])
+        if key not in self._fix_notes:
+            self._fix_notes[key] = fix_applies(self.cfg, self.members[finding["member"]], finding["code"])
+        why_not = self._fix_notes[key]
+        if why_not is not None and finding["fix"]["available"]:
+            finding["fix"] = finding["fix"] | {"available": False, "why_not": why_not}
+        return finding
 
     # ---- the decision boundaries -----------------------------------------------------------------
     def _grid(self) -> tuple[torch.Tensor, list[float]]:

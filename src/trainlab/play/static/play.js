@@ -62,7 +62,9 @@
     for (const el of controls()) {
       const v = state[el.dataset.key];
       if (v === undefined) continue;
-      el.value = Array.isArray(v) ? v.join(", ") : String(v);
+      // a number box cannot hold text (the browser would warn): it stays empty, and the server's
+      // message names the text it got
+      el.value = el.type === "number" && !Number.isFinite(Number(v)) ? "" : Array.isArray(v) ? v.join(", ") : String(v);
     }
     $("c-depth").value = String((state.hidden || []).length);
     updateNotes(state);
@@ -144,8 +146,7 @@
     });
     const s = stateFromUrl();
     writeControls(s);
-    stateToUrl(s);
-    sendState(readControls());
+    sendState(s);  // as the URL has it, so a bad value is reported as given
   }
 
   function onReady(msg) {
@@ -244,7 +245,11 @@
         li.innerHTML = `<span class="sev-${f.severity}">${f.severity.toUpperCase()}</span> <b>${escapeHtml(memberLabel(f.member))}</b>:
           <code>${escapeHtml(f.code)}</code>${f.layer ? ` [${escapeHtml(f.layer)}]` : ""} <span data-role="what"></span>
           <div class="fix">fix: <b>${escapeHtml(f.fix.name)}</b> (${escapeHtml(f.fix.description)})</div>`;
-        if (f.fix.available) {
+        if (f.fix.why_not) {
+          const note = document.createElement("span");
+          note.className = "note"; note.textContent = ` (not for this member: ${f.fix.why_not})`;
+          li.querySelector(".fix").appendChild(note);
+        } else if (f.fix.available) {
           const b = document.createElement("button");
           b.textContent = "try the fix"; b.className = "try-fix";
           b.addEventListener("click", () => send({ type: "fix", member: f.member, code: f.code }));
