@@ -98,7 +98,7 @@ def _static(name: str) -> bytes:
     return resources.files("trainlab.play").joinpath("static", name).read_bytes()
 
 
-STATIC_TYPES = {"play.js": "text/javascript", "play.css": "text/css"}
+STATIC_TYPES = {"play.js": "text/javascript", "charts.js": "text/javascript", "play.css": "text/css"}
 
 
 def build_app(play: PlayApp):
