@@ -1,6 +1,6 @@
 """The command line: thin. Parse, call the library, print.
 
-Exit codes (shared/design.md): 0 success; 1 the command ran and found failure; 2 bad usage, config
+Exit codes (README, "Commands"): 0 success; 1 the command ran and found failure; 2 bad usage, config
 or data (one line, no traceback); 130 interrupted.
 """
 from __future__ import annotations
@@ -89,7 +89,7 @@ def train(
     saves the run so far, marked ``status: interrupted``, and exits 130.
     """
     from trainlab.config import load_config
-    from trainlab.members import expand_members
+    from trainlab.members import resolve_members
     from trainlab.runs.io import atomic_dir
     from trainlab.runs.outdir import claim_out
 
@@ -99,7 +99,7 @@ def train(
         ov.append(f"run.threads={threads}")
     cfg = load_config(config, ov)
     out = out or default_out(cfg.run.name)
-    members = expand_members(cfg)
+    members = resolve_members(cfg)
     with claim_out(out, "run", force=force, console=err_console) as claim:
         if claim.state == "ours" and claim.finished and not force:
             raise UsageError(f"output folder {out} already holds a finished run; pass --force to replace it "
@@ -115,7 +115,7 @@ def train(
         raise typer.Exit(EXIT_INTERRUPTED_REPORTED)
 
 
-def _train_into(cfg, folder: Path, members: list, quiet: bool, tensorboard: bool) -> dict:
+def _train_into(cfg, folder: Path, members, quiet: bool, tensorboard: bool) -> dict:
     """Train, draw the figures and write the report into ``folder``; returns the summary."""
     from trainlab.report.figures import render_train_figures
     from trainlab.report.html import write_report
@@ -123,7 +123,8 @@ def _train_into(cfg, folder: Path, members: list, quiet: bool, tensorboard: bool
 
     with progress_bar(quiet) as bar:
         task = bar.add_task(f"train {cfg.run.name} (K={len(members)})", total=cfg.train.steps)
-        run_config(cfg, folder, console=err_console, progress=bar_callback(bar, task), tensorboard=tensorboard)
+        run_config(cfg, folder, console=err_console, progress=bar_callback(bar, task), tensorboard=tensorboard,
+                   members=members)
     s = render_train_figures(folder)
     write_report(folder)
     return s
