@@ -32,7 +32,7 @@ import browser  # noqa: E402
 import playserver  # noqa: E402
 
 from trainlab.play import state as st  # noqa: E402
-from trainlab.play.adapter import expand_members, load_data, train  # noqa: E402
+from trainlab.play.adapter import load_data, resolve_members, train  # noqa: E402
 
 
 def settings(k: int, steps: int) -> dict:
@@ -44,7 +44,7 @@ def settings(k: int, steps: int) -> dict:
 def headless(state: dict, threads: int) -> float:
     """Seconds to train the population without the page (data drawn before the clock starts)."""
     _, _, cfg = st.validate(state)
-    ds, members = load_data(cfg.data, cfg.run.seed), expand_members(cfg)
+    ds, members = load_data(cfg.data, cfg.run.seed), resolve_members(cfg)
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
     train(cfg, ds, members, torch.device("cpu"), [])

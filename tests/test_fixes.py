@@ -7,9 +7,19 @@ import pytest
 
 from trainlab.config import build_config
 from trainlab.diagnose.findings import CODES
-from trainlab.diagnose.fixes import (FIXES, NotApplicable, Fix, describe_change, fix_for, lower_dropout,
-                                     matching_init)
+from trainlab.diagnose.fixes import (FIXES, MATCHING_INIT, NotApplicable, Fix, describe_change, fix_for,
+                                     lower_dropout, matching_init)
 from trainlab.runner import run_config
+
+
+def test_every_activation_has_a_matching_init():
+    from trainlab.nn.activations import ACTIVATIONS
+    from trainlab.nn.init import INITS
+
+    assert set(MATCHING_INIT) == set(ACTIVATIONS)
+    assert set(MATCHING_INIT.values()) <= set(INITS)
+    with pytest.raises(KeyError, match="no matching init"):
+        matching_init("swish")
 
 
 def test_every_code_has_a_row():

@@ -18,10 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from trainlab.config import Config
 from trainlab.diagnose.findings import CODES
-from trainlab.nn.activations import ACTIVATIONS
 
+# a trainlab.config.Config; diagnose/ stands alone (tests/test_layout.py), so a fix never imports the
+# config module: it copies a config through the config's own class (``type(cfg).model_validate``)
+Config = Any
 ConfigFix = Callable[[Config], Config]
 
 
@@ -51,22 +52,26 @@ def _updated(cfg: Config, changes: dict[str, Any]) -> Config:
         for p in path:
             node = node[p]
         node[last] = value
-    return Config.model_validate(raw)
+    return type(cfg).model_validate(raw)
 
 
 # ---- the appliers ------------------------------------------------------------------------------
-# Init matching the activation's family (Glorot & Bengio 2010 for tanh/sigmoid/linear, He et al.
-# 2015 for the ReLU family and the smooth rectifiers; SELU is self-normalizing with LeCun normal).
-MATCHING_INIT: dict[str, str] = {"relu": "kaiming_normal", "saturating": "xavier_normal",
-                                 "linear": "xavier_normal", "smooth": "kaiming_normal"}
-MATCHING_INIT_BY_NAME: dict[str, str] = {"selu": "lecun_normal"}
+# Init matching each activation of nn.activations.ACTIVATIONS (a test keeps the two tables in step):
+# Glorot & Bengio 2010 for tanh, sigmoid and linear units, He et al. 2015 for the ReLU family and the
+# smooth rectifiers, LeCun normal for SELU (self-normalizing, Klambauer et al. 2017).
+MATCHING_INIT: dict[str, str] = {
+    "identity": "xavier_normal", "sigmoid": "xavier_normal", "tanh": "xavier_normal",
+    "relu": "kaiming_normal", "leaky_relu": "kaiming_normal", "prelu": "kaiming_normal",
+    "elu": "kaiming_normal", "gelu": "kaiming_normal", "maxout": "kaiming_normal",
+    "selu": "lecun_normal",
+}
 
 
 def matching_init(activation: str) -> str:
     """The init scheme that keeps activation scale through depth for ``activation``."""
-    if activation in MATCHING_INIT_BY_NAME:
-        return MATCHING_INIT_BY_NAME[activation]
-    return MATCHING_INIT[ACTIVATIONS[activation].family]
+    if activation not in MATCHING_INIT:
+        raise KeyError(f"no matching init for activation {activation!r}; valid: {', '.join(MATCHING_INIT)}")
+    return MATCHING_INIT[activation]
 
 
 def reinit_matching(cfg: Config) -> Config:

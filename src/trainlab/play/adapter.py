@@ -20,28 +20,26 @@ from trainlab.env import pick_device, set_threads  # noqa: F401
 from trainlab.errors import UsageError  # noqa: F401
 from trainlab.experiments.shallow_regimes import classify, features
 from trainlab.loop import Reason, Stop  # noqa: F401
-from trainlab.members import expand_members, member_config  # noqa: F401
-from trainlab.nn.activations import ACTIVATIONS
+from trainlab.members import MemberTable, expand_members, member_config, resolve_members  # noqa: F401
+from trainlab.nn.activations import ACTIVATIONS, HAND_WRITTEN
 from trainlab.nn.init import INITS
 from trainlab.nn.population import PopulationMLP  # noqa: F401
 from trainlab.optim import OPTIMIZERS
-from trainlab.probes import ACT_OPS, LayerStats, layer_stats  # noqa: F401
+from trainlab.probes import LayerStats, layer_stats  # noqa: F401
 from trainlab.runner import chunk_size, load_data, run_population
 
 # ---- the choices the page offers, read from the library's own tables ----------------------------
 # activations the probes measure (PReLU and maxout have per-member slopes or pieces the probe lacks)
-PLAY_ACTIVATIONS = [a for a in ACTIVATIONS if a in ACT_OPS]
+PLAY_ACTIVATIONS = [a for a in ACTIVATIONS if a in HAND_WRITTEN]
 # init schemes that need no data pass (LSUV does) and no constant value
 PLAY_INITS = [s for s, row in INITS.items() if not row.needs_data and s != "constant"]
 PLAY_OPTIMIZERS = list(OPTIMIZERS)
-# activation -> "relu" / "saturating" / ...: what the unit checks look for
-ACTIVATION_FAMILY = {a: ACTIVATIONS[a].family for a in ACTIVATIONS}
 
 
-def train(cfg: Config, dataset: Any, members: list, device: torch.device, callbacks: list) -> tuple:
-    """Train exactly as ``trainlab train`` does (``runner.run_population``: same builders, same
-    ``fit``), with the playground's callbacks; returns (model, fits, arrays)."""
-    return run_population(cfg, dataset, members, device, callbacks_factory=lambda chunk: list(callbacks))
+def train(cfg: Config, dataset: Any, table: MemberTable, device: torch.device, callbacks: list) -> tuple:
+    """Train exactly as ``trainlab train`` does (``runner.run_population`` on the resolved members
+    table: same builders, same ``fit``), with the playground's callbacks; returns (model, fits, arrays)."""
+    return run_population(cfg, dataset, table, device, callbacks_factory=lambda chunk: list(callbacks))
 
 
 def chunks_needed(cfg: Config, dataset: Any, k: int) -> int:

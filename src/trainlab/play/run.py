@@ -25,8 +25,8 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from trainlab.play.adapter import (Config, Reason, Stop, expand_members, fix_applies, load_data, population_logits,
-                                   regime, train)
+from trainlab.play.adapter import (Config, Reason, Stop, fix_applies, load_data, population_logits, regime,
+                                   resolve_members, train)
 from trainlab.play.diagnosis import PopulationDiagnosis
 
 FRAME_HZ = 15.0  # boundary redraws per second at most (the page draws each frame it receives)
@@ -58,7 +58,7 @@ class LiveCallback:
         self.run._frozen(member, state.step, message)
 
     def on_fit_end(self, state) -> None:
-        self.run._publish_frame(state.model, state.history, force=True)
+        self.run._catch_up(state)
 
 
 class Run:
@@ -68,7 +68,8 @@ class Run:
                  autoplay: bool = False):
         self.cfg, self.id, self.device = cfg, run_id, device
         self.uid = next(_serial)  # tells the page which run a frame belongs to
-        self.members = expand_members(cfg)
+        self.table = resolve_members(cfg)  # the population block resolved once, as `trainlab train` does
+        self.members = list(self.table.members)
         self.labels = labels or [m.label() for m in self.members]
         self.dataset = load_data(cfg.data, cfg.run.seed)
         self.k = len(self.members)
@@ -95,7 +96,7 @@ class Run:
         self.diagnosis: Optional[PopulationDiagnosis] = None
         self._last_frame = 0.0
         self._frame_cost = 0.0
-        self._probe_end, self._probe_cost = 0.0, 0.0
+        self._probe_end, self._probe_cost, self._probe_step = 0.0, 0.0, -1
         self._fix_notes: dict[tuple[int, str], Optional[str]] = {}
         self.frames_drawn = 0
         self.grid, self.extent = self._grid()
@@ -146,7 +147,7 @@ class Run:
     def _work(self) -> None:
         ds = self.dataset
         try:
-            model, fits, arrays = train(self.cfg, ds, self.members, self.device, [LiveCallback(self)])
+            model, fits, arrays = train(self.cfg, ds, self.table, self.device, [LiveCallback(self)])
             stop = fits[-1].stop
             with self._cv:
                 self.stop_reason = stop.to_json()
@@ -167,8 +168,8 @@ class Run:
         with self._cv:
             self.step = step
             pausing = step >= self._until and step < self.steps and not self._closed
-        if pausing and self.boundary_step != step:
-            self._publish_frame(state.model, state.history, force=True)
+        if pausing:
+            self._catch_up(state)
         with self._cv:
             if step >= self._until and step < self.steps and not self._closed:
                 if self.status == "stepping" or self.status == "playing":
@@ -234,7 +235,18 @@ class Run:
             self.frozen[member] = {"step": step, "message": message}
             self.version += 1
 
+    def _catch_up(self, state) -> None:
+        """Before a pause and at the end: the findings and boundaries of this very step (the time
+        budget may have skipped the latest ones)."""
+        if self._closed:
+            return
+        if self.diagnosis is not None and self._probe_step != state.step and state.step > 0:
+            self._probe(state.step, state.model)
+        if self.boundary_step != state.step or state.step == 0:
+            self._publish_frame(state.model, state.history, force=True)
+
     def _probe(self, step: int, model) -> None:
+        self._probe_step = step
         t0 = time.perf_counter()
         changed = [self._with_fix_note(f) for f in self.diagnosis.measure(step, model)]
         self._probe_end = time.perf_counter()
