@@ -15,7 +15,8 @@ from trainlab.config import Config, build_config  # noqa: F401 - re-exported
 from trainlab.diagnose.checks import Evidence, ValPoint, run_rules  # noqa: F401
 from trainlab.diagnose.findings import CODES, FindingLog  # noqa: F401
 from trainlab.diagnose.fixes import NotApplicable, describe_change, fix_for  # noqa: F401
-from trainlab.diagnose.watch import default_schedule  # noqa: F401
+from trainlab.diagnose.measurements import N_RATIOS  # noqa: F401
+from trainlab.diagnose.watch import N_FIRST_LOSSES, N_RECENT_LOSSES, default_schedule  # noqa: F401
 from trainlab.env import pick_device, set_threads  # noqa: F401
 from trainlab.errors import UsageError  # noqa: F401
 from trainlab.experiments.shallow_regimes import classify, features

@@ -29,10 +29,11 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from trainlab.play.adapter import (CODES, Evidence, FindingLog, PopulationMLP, ValPoint, default_schedule,
-                                   fix_for, hidden_activations, probe, run_rules)
+from trainlab.play.adapter import (CODES, N_FIRST_LOSSES, N_RATIOS, N_RECENT_LOSSES, Evidence, FindingLog,
+                                   PopulationMLP, ValPoint, default_schedule, fix_for, hidden_activations, probe,
+                                   run_rules)
 
-N_FIRST, N_RECENT, N_RATIOS = 20, 200, 10  # as trainlab.watch keeps them
+N_FIRST, N_RECENT = N_FIRST_LOSSES, N_RECENT_LOSSES  # the loss windows watch keeps
 UNIT_ROWS = 512  # rows of the probe batch for the per-unit checks
 
 
