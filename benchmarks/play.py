@@ -58,15 +58,16 @@ def on_page(page, play, state: dict) -> dict:
     while not page.evaluate(f"window.__play.uid !== null && window.__play.uid !== {uid} && "
                             "window.__play.status === 'paused' && window.__play.boundaries !== null"):
         time.sleep(0.02)
-    f0 = page.evaluate("window.__frames")
+    f0, busy0 = page.evaluate("[window.__frames, window.__busy.draw + window.__busy.messages]")
     t0 = time.perf_counter()
     page.click("#btn-play")
-    while not page.evaluate("window.__play.final !== null"):
-        time.sleep(0.01)
+    # waits inside the browser: polling from here would take the server's GIL from its training thread
+    page.wait_for_selector('body[data-status="done"]', state="attached", timeout=600_000)
     wall = time.perf_counter() - t0
-    frames = page.evaluate("window.__frames") - f0
+    frames, busy = page.evaluate("[window.__frames, window.__busy.draw + window.__busy.messages]")
     run = page.evaluate("window.__play.seconds")
-    return {"wall": wall, "run": run, "frames": frames, "fps": frames / wall}
+    return {"wall": wall, "run": run, "frames": frames - f0, "fps": (frames - f0) / wall,
+            "js": (busy - busy0) / 1e3 / wall}
 
 
 def main() -> None:
@@ -96,7 +97,8 @@ def main() -> None:
             heads.append(h)
             pages.append(pg)
             print(f"  round {r + 1}: headless {h[1]:.2f} s (1 thread), {h[2]:.2f} s (2 threads); page {pg['wall']:.2f} s "
-                  f"(run {pg['run']:.2f} s), {pg['frames']} redraws = {pg['fps']:.1f}/s; load {os.getloadavg()[0]:.1f}")
+                  f"(run {pg['run']:.2f} s), {pg['frames']} redraws = {pg['fps']:.1f}/s, page scripts busy {pg['js']:.0%}; "
+                  f"load {os.getloadavg()[0]:.1f}")
         b.close()
     best_head = min(min(h.values()) for h in heads)
     threads = min((t for h in heads for t in h), key=lambda t: min(h[t] for h in heads))

@@ -33,6 +33,7 @@ FRAME_HZ = 15.0  # boundary redraws per second at most (the page draws each fram
 # live views may cost at most this share of the training thread's time: a probe or a boundary
 # frame that comes due sooner than (its last cost / share) after the previous one is skipped
 PROBE_SHARE, FRAME_SHARE = 0.08, 0.08
+REGIMES_EVERY = 0.3  # seconds between regime labels (they change slowly); every frame that is forced
 GRID = 32  # boundary resolution per member tile (GRID x GRID)
 MARGIN = 0.15  # of the data range, around the points
 MAX_POINTS_SHOWN = 400  # training points sent for drawing
@@ -96,6 +97,7 @@ class Run:
         self.diagnosis: Optional[PopulationDiagnosis] = None
         self._last_frame = 0.0
         self._frame_cost = 0.0
+        self._regimes_at = 0.0
         self._probe_end, self._probe_cost, self._probe_step = 0.0, 0.0, -1
         self._fix_notes: dict[tuple[int, str], Optional[str]] = {}
         self.frames_drawn = 0
@@ -286,17 +288,18 @@ class Run:
             return
         logits = population_logits(model, self.grid).transpose(1, 2)  # (K, C, G): contiguous, G last
         top, cls = logits.max(1)
-        total = torch.zeros_like(top)
-        for c in range(logits.shape[1]):  # softmax's max: 1 / sum exp(z_c - z_max), cheap for few classes
-            total += torch.exp(logits[:, c] - top)
-        conf = torch.nan_to_num(1.0 / total, nan=0.0)
         c = logits.shape[1]
-        # one byte per pixel: class in the high 3 bits, confidence above chance in the low 5 bits
-        level = ((conf - 1.0 / c) / (1.0 - 1.0 / c)).clamp(0, 1).mul(31).round().to(torch.uint8)
-        bad = ~torch.isfinite(top)
-        byte = torch.where(bad, torch.full_like(level, 255), (cls.to(torch.uint8) << 5) | level)
+        total = torch.exp(logits[:, 0] - top)
+        for j in range(1, c):  # softmax's largest value is 1 / sum_c exp(z_c - z_max): cheap for few classes
+            total += torch.exp(logits[:, j] - top)
+        # one byte per pixel: class in the high 3 bits, confidence above chance (0-31) in the low 5
+        level = total.reciprocal_().sub_(1.0 / c).mul_(31.0 / (1.0 - 1.0 / c)).nan_to_num_(0.0).clamp_(0, 31).round_()
+        byte = (cls.to(torch.uint8) << 5) | level.to(torch.uint8)
+        byte[~torch.isfinite(top)] = 255
         data = base64.b64encode(byte.cpu().numpy().tobytes()).decode("ascii")
-        regimes = self._regimes(hist)
+        regimes = self.regimes
+        if force or now - self._regimes_at >= REGIMES_EVERY:
+            regimes, self._regimes_at = self._regimes(hist), now
         with self._cv:
             self.boundaries = data
             self.boundary_step = self.step

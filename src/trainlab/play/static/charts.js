@@ -82,10 +82,14 @@ window.TrainlabCharts = (() => {
     g.fillText(xlabel, L + W / 2 - 14, T + H + 24);
     return { fx, fy, L, T, W, H };
   }
+  const MAX_POINTS = 250;  // per curve: longer runs are drawn from every n-th evaluation (and the last)
   function line(g, a, rows, name, m) {
     g.beginPath();
     let pen = false;
-    for (const r of rows) {
+    const every = Math.max(1, Math.ceil(rows.length / MAX_POINTS));
+    for (let i = 0; i < rows.length; i++) {
+      if (i % every !== 0 && i !== rows.length - 1) continue;
+      const r = rows[i];
       const v = r[name] ? r[name][m] : null;
       if (v === null || v === undefined || !(v > 0)) { pen = false; continue; }
       const x = a.fx(r.step), y = a.fy(v);

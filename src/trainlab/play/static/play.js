@@ -9,7 +9,8 @@
     frozen: {}, scales: null, boundaries: null, step: 0, status: "connecting", seconds: 0,
     final: null, stop: null, fixes: {}, exported: null, errors: [], connected: false,
   });
-  window.__frames = 0;
+  window.__frames = 0;  // redraws (a view drawn again), counted by the page itself
+  window.__busy = { draw: 0, messages: 0 };  // milliseconds the page spent drawing and reading messages
   const LIST_KEYS = new Set(["hidden", "values"]);
   const { REGIME_COLORS, LINE_COLORS, swatch, groupsOf, pointsLayer, paintBoundary, axes, line, panel, tile } = window.TrainlabCharts;
   let ws = null, dirty = true, sendTimer = null, playAfterReady = false, fixesDirty = false;
@@ -28,7 +29,11 @@
   function connect() {
     ws = new WebSocket(`ws://${location.host}/ws?token=${encodeURIComponent(token)}`);
     ws.onopen = () => { P.connected = true; };
-    ws.onmessage = (ev) => onMessage(JSON.parse(ev.data));
+    ws.onmessage = (ev) => {
+      const t0 = performance.now();
+      onMessage(JSON.parse(ev.data));
+      window.__busy.messages += performance.now() - t0;
+    };
     ws.onclose = () => {
       P.connected = false;
       setStatus("disconnected: restart trainlab play and open the address it prints");
@@ -191,6 +196,7 @@
     if (msg.run !== "main") return onFixFrame(msg);
     if (msg.uid !== P.uid) return undefined; // a frame of a run this page has replaced
     P.step = msg.step; P.status = msg.status; P.regimes = msg.regimes; P.frozen = msg.frozen; P.seconds = msg.seconds;
+    document.body.dataset.status = msg.status;  // for scripts that wait on the page (benchmarks/play.py)
     for (const r of msg.rows) P.rows.push(r);
     if (msg.rows.length) stale.loss = true;
     if (msg.boundaries) { P.boundaries = decode(msg.boundaries); stale.grid = true; }
@@ -264,19 +270,28 @@
   }
 
   // ---- drawing ---------------------------------------------------------------------------------
-  const grid = { cols: 1, rows: 1, tile: 64, label: 14, gap: 6, bcan: null, pcan: null };
+  // The grid is two canvases. Below: every member's boundary at the grid's own resolution (n x n
+  // pixels a tile), which the browser scales up to the tiles; a frame writes 64 small images into
+  // it and nothing else. Above: points, regime borders and labels, drawn only when they change.
+  const grid = { cols: 1, rows: 1, n: 32, gap: 2, label: 6, scale: 2, over: "" };
   function layoutGrid() {
-    const info = P.info, cv = $("grid");
-    const width = Math.max(320, cv.parentElement.clientWidth - 20);
-    const k = info.k;
+    const info = P.info, box = $("grid-box"), below = $("grid"), above = $("grid-over");
+    const width = Math.max(320, box.parentElement.clientWidth - 20);
+    const k = info.k, n = info.grid;
+    grid.n = n;
     grid.cols = Math.min(k, Math.max(1, Math.ceil(Math.sqrt(k * 2))));
     grid.rows = Math.ceil(k / grid.cols);
-    grid.tile = Math.max(48, Math.min(128, Math.floor(width / grid.cols) - grid.gap));
-    cv.width = grid.cols * (grid.tile + grid.gap);
-    cv.height = grid.rows * (grid.tile + grid.gap + grid.label);
-    grid.bcan = document.createElement("canvas");
-    grid.bcan.width = info.grid * grid.cols; grid.bcan.height = info.grid * grid.rows;
-    grid.pcan = pointsLayer(info, grid.tile);
+    const tile = Math.max(48, Math.min(128, Math.floor(width / grid.cols) - 6));
+    grid.scale = tile / n;  // display pixels per boundary pixel
+    grid.label = Math.ceil(14 / grid.scale);
+    below.width = grid.cols * (n + grid.gap);
+    below.height = grid.rows * (n + grid.gap + grid.label);
+    const w = below.width * grid.scale, h = below.height * grid.scale;
+    below.style.width = `${w}px`; below.style.height = `${h}px`;
+    above.width = Math.round(w); above.height = Math.round(h);
+    box.style.height = `${Math.ceil(h)}px`;
+    grid.points = pointsLayer(info, Math.round(n * grid.scale));
+    grid.over = "";
     const legend = $("legend");
     legend.textContent = "tile border = regime: ";
     for (const [r, c] of Object.entries(REGIME_COLORS)) legend.appendChild(swatch(c, r.replace("_", " ")));
@@ -284,29 +299,34 @@
     if (groups.names.length > 1) {
       legend.appendChild(document.createElement("br"));
       legend.appendChild(document.createTextNode("lines: "));
-      groups.names.forEach((n, i) => legend.appendChild(swatch(LINE_COLORS[i % LINE_COLORS.length], n)));
+      groups.names.forEach((nm, i) => legend.appendChild(swatch(LINE_COLORS[i % LINE_COLORS.length], nm)));
     }
     $("grid-sub").textContent = `${k} members, ${info.source}`;
   }
+  function tileAt(k) {  // a tile's corner in boundary pixels
+    const col = k % grid.cols, row = Math.floor(k / grid.cols);
+    return [col * (grid.n + grid.gap) + grid.gap / 2, row * (grid.n + grid.gap + grid.label) + grid.label];
+  }
   function drawGrid() {
-    const info = P.info, cv = $("grid"), g = cv.getContext("2d");
+    const info = P.info, n = grid.n;
+    if (P.boundaries) {
+      const g = $("grid").getContext("2d");
+      for (let k = 0; k < info.k; k++) { const [x, y] = tileAt(k); paintBoundary(g, P.boundaries, k, n, x, y); }
+    }
+    const key = JSON.stringify([P.regimes, Object.keys(P.frozen)]);
+    if (key === grid.over) return;  // borders and labels unchanged
+    grid.over = key;
+    const cv = $("grid-over"), g = cv.getContext("2d"), s = grid.scale, tile = Math.round(n * s);
     g.clearRect(0, 0, cv.width, cv.height);
-    const n = info.grid, bctx = grid.bcan.getContext("2d");
-    if (P.boundaries) for (let k = 0; k < info.k; k++) paintBoundary(bctx, P.boundaries, k, n, (k % grid.cols) * n, Math.floor(k / grid.cols) * n);
-    g.imageSmoothingEnabled = true;
     g.font = "10px system-ui, sans-serif";
     for (let k = 0; k < info.k; k++) {
-      const col = k % grid.cols, row = Math.floor(k / grid.cols);
-      const x = col * (grid.tile + grid.gap) + grid.gap / 2, y = row * (grid.tile + grid.gap + grid.label) + grid.label;
-      if (P.boundaries) g.drawImage(grid.bcan, col * n, row * n, n, n, x, y, grid.tile, grid.tile);
-      g.drawImage(grid.pcan, x, y);
-      const regime = P.regimes[k] || "good";
-      g.strokeStyle = REGIME_COLORS[regime]; g.lineWidth = 3;
-      g.strokeRect(x - 1.5, y - 1.5, grid.tile + 3, grid.tile + 3);
+      const [bx, by] = tileAt(k), x = Math.round(bx * s), y = Math.round(by * s);
+      g.drawImage(grid.points, x, y);
+      g.strokeStyle = REGIME_COLORS[P.regimes[k] || "good"]; g.lineWidth = 3;
+      g.strokeRect(x - 1.5, y - 1.5, tile + 3, tile + 3);
       g.fillStyle = "#222";
       const m = info.members[k];
-      const vals = Object.values(m.values).join(" ");
-      g.fillText(`#${m.id} ${vals}`.slice(0, Math.floor(grid.tile / 5)), x, y - 4);
+      g.fillText(`#${m.id} ${Object.values(m.values).join(" ")}`.slice(0, Math.floor(tile / 5)), x, y - 4);
       if (P.frozen[String(k)]) { g.fillStyle = "rgba(198,40,40,0.85)"; g.fillText("frozen (NaN)", x + 3, y + 12); }
     }
   }
@@ -384,21 +404,30 @@
     t.innerHTML = html;
   }
   function setStatus(text) { $("status").textContent = text; }
+  const LOSS_EVERY_MS = 200;  // the curves change slowly: at most 5 redraws a second while training
+  let lossDrawn = 0;
   function draw() {
-    if (!P.info) return;
-    if (stale.grid) drawGrid();
-    if (stale.loss) drawLoss();
-    if (stale.layers) drawLayers();
-    stale.grid = stale.loss = stale.layers = false;
-    if (fixesDirty) { drawFixes(); fixesDirty = false; }
+    // returns whether a view was redrawn; window.__frames counts those redraws
+    if (!P.info) return false;
+    let drew = false;
+    if (stale.grid) { drawGrid(); stale.grid = false; drew = true; }
+    const now = performance.now();
+    if (stale.loss && (P.status !== "playing" || now - lossDrawn >= LOSS_EVERY_MS)) {
+      drawLoss(); stale.loss = false; lossDrawn = now; drew = true;
+    }
+    if (stale.layers) { drawLayers(); stale.layers = false; drew = true; }
+    if (fixesDirty) { drawFixes(); fixesDirty = false; drew = true; }
     const rate = P.seconds > 0 ? ` · ${(P.step / P.seconds).toFixed(0)} steps/s` : "";
     setStatus(`step ${P.step} / ${P.info.steps} · ${P.status} · ${P.info.k} members${rate}`);
+    return drew;
   }
   function loop() {
     if (dirty) {
       dirty = false;
-      draw();
-      window.__frames += 1;
+      const t0 = performance.now();
+      if (draw()) window.__frames += 1;
+      window.__busy.draw += performance.now() - t0;
+      if (stale.loss) dirty = true;  // curves held back by LOSS_EVERY_MS: come back for them
     }
     requestAnimationFrame(loop);
   }
