@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lab test bench clean
+.PHONY: setup lab test bench clean docs-shots
 
 setup: $(STAMP)
 
@@ -28,6 +28,10 @@ test: setup
 	$(VENV)/bin/python -m pip check
 	bash scripts/check-fresh-cli.sh $(VENV)/bin/trainlab
 	$(VENV)/bin/python -m pytest -q
+
+# The browser tests of `trainlab play` write their screenshots into docs/img (instead of a temporary folder).
+docs-shots: setup
+	TRAINLAB_DOCS_SHOTS=docs/img $(VENV)/bin/python -m pytest -q tests/test_play_browser.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

@@ -13,7 +13,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "trainlab"
 # the top of the stack: they may import the library, the library may not import them
 TOP = ("trainlab.experiments", "trainlab.report", "trainlab.lab", "trainlab.cli", "trainlab.diag_cli",
-       "trainlab.__main__")
+       "trainlab.__main__", "trainlab.play")  # play: a front end like the CLI (it shows the study's regimes)
 
 
 def _module(path: Path) -> str:

@@ -282,6 +282,33 @@ def lr_find_cmd(
     raise typer.Exit(rc)
 
 
+@app.command()
+def play(
+    port: int = typer.Option(8765, "--port", min=0, max=65535, help="port to listen on (0: any free port)"),
+    host: str = typer.Option("127.0.0.1", "--host", help="address to bind (default: this machine only)"),
+    no_browser: bool = typer.Option(False, "--no-browser", help="print the address without opening a browser"),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads, >= 1 (default: 1; "
+                                          "each tab and fixed copy trains in its own thread)"),
+) -> None:
+    """A live browser playground: a whole population trains at once, with diagnosis and fixes.
+
+    Prints the page's address (with this launch's token) and opens it when a graphical browser is
+    available. Ctrl-C stops the server (exit 130).
+    """
+    try:
+        from trainlab.play.server import serve
+    except ImportError as e:
+        raise UsageError(f"trainlab play needs the play extra ({e.name} is missing): pip install 'trainlab[play]'") \
+            from None
+    from trainlab.play.adapter import pick_device, set_threads
+
+    dev = pick_device(_check_device(device))
+    set_threads(threads or 1)  # toy nets gain nothing from more, and several runs train at once
+    serve(host, port, dev, open_browser=not no_browser, echo=lambda text: console.print(text, highlight=False,
+                                                                                      soft_wrap=True))
+
+
 def _check_json_out(path: Path) -> None:
     """``doctor --json PATH``: a file path whose folder exists; an existing file must be an earlier report."""
     if path.is_dir():
