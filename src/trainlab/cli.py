@@ -117,6 +117,7 @@ def train(
 
 def _train_into(cfg, folder: Path, members: list, quiet: bool, tensorboard: bool) -> dict:
     """Train, draw the figures and write the report into ``folder``; returns the summary."""
+    from trainlab.per_config import add_config_table
     from trainlab.report.figures import render_train_figures
     from trainlab.report.html import write_report
     from trainlab.runner import run_config
@@ -125,18 +126,51 @@ def _train_into(cfg, folder: Path, members: list, quiet: bool, tensorboard: bool
         task = bar.add_task(f"train {cfg.run.name} (K={len(members)})", total=cfg.train.steps)
         run_config(cfg, folder, console=err_console, progress=bar_callback(bar, task), tensorboard=tensorboard)
     s = render_train_figures(folder)
+    s = add_config_table(folder)
     write_report(folder)
     return s
 
 
+def configs_table(rows: list[dict], metric: str, title: str, limit: int = 20) -> Table:
+    """Configurations best first: values, each final metric as median [95% CI] over seeds, the paired
+    difference from the best and whether its interval includes 0 (a tie)."""
+    from trainlab.per_config import value_text
+
+    keys = list(rows[0]["values"]) if rows else []
+    partner = metric.replace("loss", "acc") if metric.endswith("loss") else metric.replace("acc", "loss")
+    metrics = [m for m in (metric, partner) if rows and m in rows[0]["final"]]
+    table = Table(title=title + (f" (best {limit} of {len(rows)})" if len(rows) > limit else ""))
+    for col in ("#", *keys, *metrics, f"{metric} vs best", "tie"):
+        table.add_column(col)
+    for r in rows[:limit]:
+        vb = r.get("vs_best")
+        tie = {True: "[yellow]tie[/yellow]", False: "", None: "[green]best[/green]" if r["best"] else "n/a"}[r["tie"]]
+        table.add_row(str(r["rank"]), *(Text(str(value_text(r["values"].get(k)))) for k in keys),
+                      *(_fmt(r["final"][m], pct=m.endswith("acc")) for m in metrics),
+                      "" if vb is None else f"{vb['median']:+.3g} [{vb['lo']:+.3g}, {vb['hi']:+.3g}]"
+                      if vb.get("median") is not None else "n/a", tie)
+    return table
+
+
 def _print_train_summary(cfg, s: dict, out: Path) -> None:
-    table = Table(title=f"{cfg.run.name}: {s['members']} members, median [95% CI] over members")
-    table.add_column("metric")
-    table.add_column("final")
-    for key, stat in s["final"].items():
-        table.add_row(key, _fmt(stat, pct=key.endswith("acc")))
-    table.add_row("loss at init", _fmt(s["loss_at_init"]) + f"  (ln C = {s['ln_n_classes']:.3f})")
-    console.print(table)
+    configs = s.get("configs") or []
+    if len(configs) > 1:  # a grid: one row per configuration, never one median over all of them
+        n_seeds = max(len(r["members"]) for r in configs)
+        console.print(configs_table(configs, s["rank_metric"], f"{cfg.run.name}: {len(configs)} configurations x "
+                                    f"{n_seeds} seed(s), median [95% CI] over seeds, best first by {s['rank_metric']}"))
+        n_ties = sum(1 for r in configs if r.get("tie"))
+        if n_ties:
+            console.print(f"{n_ties} configuration(s) tie with the best: the 95% interval of their paired "
+                          f"difference (per seed) includes 0")
+        console.print(f"loss at init over all members: {_fmt(s['loss_at_init'])}  (ln C = {s['ln_n_classes']:.3f})")
+    else:
+        table = Table(title=f"{cfg.run.name}: {s['members']} members, median [95% CI] over members")
+        table.add_column("metric")
+        table.add_column("final")
+        for key, stat in s["final"].items():
+            table.add_row(key, _fmt(stat, pct=key.endswith("acc")))
+        table.add_row("loss at init", _fmt(s["loss_at_init"]) + f"  (ln C = {s['ln_n_classes']:.3f})")
+        console.print(table)
     for f in s["frozen"]:
         console.print(f"[yellow]member {f['member']} frozen: {f['message']}[/yellow]")
     for stop in s["stops"]:

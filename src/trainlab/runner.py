@@ -19,6 +19,7 @@ from trainlab.errors import UsageError
 from trainlab.loop import FitResult, TrainSpec, fit
 from trainlab.nn.population import MemberInit, PopulationMLP
 from trainlab.optim import OPTIMIZERS, PopulationOptimizer
+from trainlab.per_config import config_rows, default_metric, write_configs_csv
 from trainlab.population import Member, expand_members, member_tensor, member_values, require_members
 from trainlab.schedules import make_schedule
 from trainlab.stats import summarize
@@ -228,6 +229,7 @@ def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
         member_rows.append({"id": m.id, "seed": m.seed, "values": m.values, "frozen": frozen.get(m.id),
                             **{f"final_{k}": float(v[j]) for k, v in last.items()},
                             "loss_at_init": float(arrays["train_loss"][0, j])})
+    rank_metric = default_metric(member_rows)
     summary = {
         "experiment": "train",
         "name": cfg.run.name,
@@ -237,6 +239,8 @@ def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
         "data_notes": list(dataset.notes),
         "final": {k: summarize(v) for k, v in last.items()},
         "loss_at_init": summarize(arrays["train_loss"][0]),
+        "rank_metric": rank_metric,
+        "configs": config_rows(member_rows, rank_metric),  # per configuration over its seeds, best first
         "ln_n_classes": math.log(dataset.n_classes),
         "stops": [f.stop.to_json() for f in fits],
         "frozen": [{"member": mid} | info for mid, info in sorted(frozen.items())],
@@ -245,6 +249,7 @@ def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
         "provenance": provenance(device),
     }
     if out is not None:
+        write_configs_csv(Path(out), summary["configs"])
         write_run(Path(out), to_yaml(cfg), arrays, member_rows, summary,
                   model.state_dict() if cfg.run.save_weights else None)
     return RunResult(model, members, arrays, fits, summary, dataset)
