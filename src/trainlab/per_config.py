@@ -56,7 +56,14 @@ def _finite(v: Any) -> bool:
 
 
 def _num(v: Any) -> float:
-    return float(v) if _finite(v) else float("nan")
+    """A float; None and text other than ``"inf"``/``"-inf"`` become NaN."""
+    if _finite(v):
+        return float(v)
+    if isinstance(v, str) and v in ("inf", "-inf"):
+        return float(v)
+    if isinstance(v, float):
+        return v
+    return float("nan")
 
 
 def group_members(member_rows: Iterable[dict]) -> list[tuple[dict, list[dict]]]:
