@@ -102,3 +102,15 @@ def test_train_run_breaks_results_down_per_config(tmp_path: Path, capsys, monkey
     assert [float(b["optim.lr"]) for b in back] == [c["values"]["optim.lr"] for c in s["configs"]]
     html = (tmp_path / "out" / "report.html").read_text()
     assert "Per configuration, best first" in html
+
+
+@pytest.mark.parametrize("sizes", [[0, 1, 2, 3, 4], [8] * 50, [5, 16, 5, 16, 31]])
+def test_summarize_many_equals_summarize(sizes):
+    """The batched bootstrap used for thousands of configurations gives summarize's numbers exactly."""
+    from trainlab.stats import summarize_many
+
+    rng = np.random.default_rng(len(sizes))
+    arrays = [rng.normal(size=n) for n in sizes]
+    if sizes[-1] > 3:
+        arrays[-1][0] = np.nan  # a non-finite seed is flagged and left out
+    assert summarize_many(arrays) == [summarize(a) for a in arrays]

@@ -288,6 +288,8 @@ def sweep(
         raise UsageError(f"--backend must be local or ray, got {backend!r}")
     if address and backend != "ray":
         raise UsageError("--address needs --backend ray")
+    if pruner and backend == "ray":
+        raise UsageError("--pruner needs --backend local (trials report to the study while they train)")
     cfg = load_config(config, ov)
     spec = build_spec(cfg, grid, random, trials, seeds, metric, stages, coarse_to_fine, search, batch, storage,
                       study_name, pruner)

@@ -28,7 +28,7 @@ from typing import Any, Iterable, Optional
 
 import numpy as np
 
-from trainlab.stats import paired_difference, summarize
+from trainlab.stats import summarize_many
 
 # metrics a configuration can be ranked by, with the direction that is better
 METRICS: dict[str, str] = {"val_loss": "min", "val_acc": "max", "train_loss": "min", "train_acc": "max"}
@@ -67,10 +67,13 @@ def _num(v: Any) -> float:
 
 
 def group_members(member_rows: Iterable[dict]) -> list[tuple[dict, list[dict]]]:
-    """Member rows grouped by configuration, in order of first appearance: [(values, rows), ...]."""
+    """Member rows grouped by configuration, in order of first appearance: [(values, rows), ...].
+
+    Rows that carry a ``config`` id (a sweep's) are grouped by it, so two configurations with equal
+    values (two Optuna trials that drew the same point) stay apart; others by their values."""
     groups: dict[str, tuple[dict, list[dict]]] = {}
     for r in member_rows:
-        key = values_key(r.get("values") or {})
+        key = f"#{r['config']}" if "config" in r else values_key(r.get("values") or {})
         groups.setdefault(key, (dict(r.get("values") or {}), []))[1].append(r)
     return list(groups.values())
 
@@ -83,13 +86,16 @@ def config_rows(member_rows: list[dict], metric: str, metrics: tuple[str, ...] =
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; valid: {', '.join(METRICS)}")
     present = [m for m in metrics if any(f"final_{m}" in r for r in member_rows)]
+    groups = group_members(member_rows)
+    stats = {m: summarize_many([[_num(r.get(f"final_{m}")) for r in members] for _, members in groups])
+             for m in present}  # batched: the same numbers as summarize, for thousands of configurations
     rows, per_seed = [], {}
-    for i, (values, members) in enumerate(group_members(member_rows)):
+    for i, (values, members) in enumerate(groups):
         row: dict[str, Any] = {
             "config": members[0].get("config", i), "values": values,
             "members": [r.get("id") for r in members], "seeds": [r.get("seed") for r in members],
             "frozen": sum(1 for r in members if r.get("frozen")),
-            "final": {m: summarize([_num(r.get(f"final_{m}")) for r in members]) for m in present},
+            "final": {m: stats[m][i] for m in present},
         }
         rows.append(row)
         per_seed[id(row)] = {r.get("seed"): _num(r.get(f"final_{metric}")) for r in members}
@@ -101,21 +107,22 @@ def config_rows(member_rows: list[dict], metric: str, metrics: tuple[str, ...] =
 
     rows.sort(key=order)  # stable: equal medians keep the configuration order
     best = per_seed[id(rows[0])] if rows else {}
+    diffs = []
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
         row["best"] = rank == 1
+        row["vs_best"], row["tie"] = None, None
         if rank == 1:
-            row["vs_best"], row["tie"] = None, None
             continue
         mine = per_seed[id(row)]
         common = [s for s in mine if s in best and math.isfinite(mine[s]) and math.isfinite(best[s])]
-        if len(common) < 2:
-            row["vs_best"] = summarize([mine[s] - best[s] for s in common]) if common else None
-            row["tie"] = None
-            continue
-        diff = paired_difference([mine[s] for s in common], [best[s] for s in common])
-        row["vs_best"] = {k: diff[k] for k in ("median", "lo", "hi", "n")}
-        row["tie"] = not diff["conclusive"]
+        if common:
+            diffs.append((row, [mine[s] - best[s] for s in common]))
+    # the paired difference per seed (this - best); a tie when its 95% interval includes 0
+    for (row, d), st in zip(diffs, summarize_many([d for _, d in diffs])):
+        row["vs_best"] = {k: st[k] for k in ("median", "lo", "hi", "n")}
+        if len(d) >= 2:
+            row["tie"] = not (st["lo"] > 0 or st["hi"] < 0)
     return rows
 
 

@@ -3,6 +3,8 @@
 - The space: each ``--random`` distribution becomes ``suggest_float`` (log for ``loguniform``),
   ``suggest_int`` or ``suggest_categorical``; each ``--grid`` list a categorical choice (lists such
   as ``[32, 32]`` travel as JSON text, since Optuna's choices are scalars).
+- The sampler is seeded by ``run.seed`` (plus the number of trials already in the study when a
+  study is resumed, so that it does not draw the points it drew before again).
 - Each trial is one configuration trained on every seed; its value is the median over seeds of
   the final ``--metric``. Optuna minimizes losses and maximizes accuracies.
 - Storage: Optuna's RDB storage, SQLite at ``DIR/optuna.db`` by default (``--storage URL`` for
@@ -163,6 +165,9 @@ def run_optuna(spec, folder, backend, prog, runner, console=None):
     try:
         study = optuna.create_study(storage=url, study_name=name, sampler=make_sampler(spec.search, seed),
                                     pruner=pruner, direction=direction, load_if_exists=True)
+        n_before = len(study.get_trials(deepcopy=False))
+        if n_before:  # resumed: a sampler seeded as before would draw the points it drew then again
+            study.sampler = make_sampler(spec.search, seed + n_before)
     except (ImportError, ValueError) as e:
         raise UsageError(f"cannot open the Optuna storage {shown_url(url)}: {e}") from None
     tag = str(Path(folder.path).resolve())

@@ -21,7 +21,7 @@ from typing import Any, Optional
 
 from trainlab.errors import UsageError
 from trainlab.per_config import METRICS
-from trainlab.sweep.plan import apply, check_key
+from trainlab.sweep.plan import apply, check_key, check_values
 from trainlab.sweep.space import Axis, Dist, parse_axis, parse_dist, parse_stages
 from trainlab.sweep import lib
 
@@ -132,6 +132,10 @@ def check_spec(spec: SweepSpec) -> None:
             raise UsageError("--search needs --trials N (N >= 1)")
         if spec.batch < 1:
             raise UsageError(f"--batch must be >= 1, got {spec.batch}")
+        from trainlab.sweep.optuna_search import make_pruner, make_sampler
+
+        make_sampler(spec.search, 0)  # Optuna installed, the sampler and pruner known: before any work
+        make_pruner(spec.pruner)
     elif spec.random:
         if spec.grid:
             raise UsageError("--random and --grid do not go together (except with --search); sweep the grid keys "
@@ -159,6 +163,8 @@ def check_spec(spec: SweepSpec) -> None:
     if not (spec.grid or spec.random or spec.stages or spec.zip):
         raise UsageError("nothing to sweep: give --grid key=v1,v2, --random key=loguniform(a,b) --trials N, --stages, "
                          "or a population.grid in the config")
+    for axes in [spec.grid, spec.zip, *spec.stages]:  # every listed value, before any folder is made
+        check_values(spec.base, [{a.key: v} for a in axes for v in a.values])
     for d in spec.random:
         check_key(d.key)
         ends = list(d.args) if d.kind == "choice" else [d.args[0], d.args[1]]
