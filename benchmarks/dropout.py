@@ -105,8 +105,8 @@ def step_parts(cfg, members, ds, repeats: int = 3) -> dict[str, float]:
 @torch.no_grad()
 def mc_rate(cfg, ds, passes: int, peak: float) -> list[tuple[str, float, float]]:
     """(what, FLOP/s, fraction of peak) of MC passes over 1,000 val samples, per dropout pattern."""
-    from trainlab.population import Member
     from trainlab.experiments.dropout_checks import init_values
+    from trainlab.members import Member
 
     x = ds.val.x[:1000]
     rows = []

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainlab.watch import Watcher, watch
+from trainlab.diagnose.watch import Watcher, watch
 
 
 def make(device: torch.device, seed: int) -> tuple[nn.Module, torch.optim.Optimizer]:

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 import trainlab
-from trainlab.findings import Finding
+from trainlab.diagnose.findings import Finding
 
 LABELS = ("healthy", "broken")
 TASKS = ("multiclass", "binary_logit", "binary_prob", "regression")

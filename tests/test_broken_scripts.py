@@ -19,7 +19,7 @@ from typing import Iterator
 import pytest
 import torch
 
-from trainlab.findings import codes_of
+from trainlab.diagnose.findings import codes_of
 
 ROOT = Path(__file__).resolve().parents[1]
 EVIDENCE_BROKEN = ("big_sigma_init", "cnn_raw_pixels", "dead_relu_bias", "dead_relu_functional",

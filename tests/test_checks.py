@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from trainlab.checks import RULES, Evidence, ValPoint, run_rules
-from trainlab.findings import CODES, Finding, FindingLog, codes_of, make_finding
+from trainlab.diagnose.checks import RULES, Evidence, ValPoint, run_rules
+from trainlab.diagnose.findings import CODES, Finding, FindingLog, codes_of, make_finding
 
 LN2 = math.log(2)
 
@@ -142,7 +142,7 @@ def test_docs_embed_the_code_table_verbatim() -> None:
     """docs/diagnostics.md shows CODES as they are: regenerate it with findings.codes_markdown()."""
     from pathlib import Path
 
-    from trainlab.findings import codes_markdown
+    from trainlab.diagnose.findings import codes_markdown
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "diagnostics.md").read_text()
     embedded = doc.split("<!-- codes:start -->\n", 1)[1].split("\n<!-- codes:end -->", 1)[0]

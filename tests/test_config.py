@@ -8,7 +8,7 @@ import pytest
 
 from trainlab.config import build_config, load_config
 from trainlab.errors import UsageError
-from trainlab.population import expand_members
+from trainlab.members import expand_members
 
 
 def test_defaults_and_overrides():

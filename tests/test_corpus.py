@@ -23,7 +23,7 @@ from typing import Iterator
 import pytest
 import torch
 
-from trainlab.findings import CODES
+from trainlab.diagnose.findings import CODES
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

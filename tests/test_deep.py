@@ -13,7 +13,7 @@ from trainlab.experiments.deep_report import DIAGNOSES, diagnose
 from trainlab.experiments.deep_theory import FIRST_MOMENT, SECOND_MOMENT, predict
 from trainlab.experiments.deep_train import build_population
 from trainlab.experiments.registry import STUDIES, StudyOptions
-from trainlab.schema import validate_summary
+from trainlab.runs.schema import validate_summary
 
 
 @pytest.fixture(autouse=True)
@@ -104,7 +104,7 @@ def test_he_normal_at_gain_one_is_lecun_normal_exactly():
 
 
 def test_every_diagnosis_code_is_in_the_schema():
-    schema = json.loads((__import__("importlib.resources").resources.files("trainlab") / "schemas" / "deep.schema.json").read_text())
+    schema = json.loads((__import__("importlib.resources").resources.files("trainlab.runs") / "schemas" / "deep.schema.json").read_text())
     assert set(schema["$defs"]["pair"]["properties"]["diagnosis"]["items"]["enum"]) == set(DIAGNOSES)
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from trainlab.cli import app
 from trainlab.config import VALID_KEYS
-from trainlab.population import MEMBER_KEYS
+from trainlab.members import MEMBER_KEYS
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 SECTIONS = {"data", "model", "optim", "regularize", "train", "population", "run", "model.init", "model.bias_init",

@@ -10,10 +10,10 @@ import torch
 from rich.console import Console
 from torch import nn
 
-from trainlab.doctor import (exit_code, load_python_target, measure_layer_scales, print_findings,
-                             print_report, run_doctor)
+from trainlab.diagnose.doctor import (exit_code, load_python_target, measure_layer_scales, print_findings,
+                                      print_report, run_doctor)
+from trainlab.diagnose.findings import codes_of, make_finding
 from trainlab.errors import UsageError
-from trainlab.findings import codes_of, make_finding
 
 
 @pytest.fixture(autouse=True)

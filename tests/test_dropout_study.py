@@ -21,7 +21,7 @@ from trainlab.experiments.dropout_report import data_observations, paired_phrase
 from trainlab.experiments.dropout_settings import QUICK, DropoutSettings, resolve_settings
 from trainlab.experiments.registry import StudyOptions
 from trainlab.nn.population import MemberInit, PopulationMLP
-from trainlab.schema import validate_summary
+from trainlab.runs.schema import validate_summary
 
 SIZES = [20, 16, 12, 4]
 

@@ -198,7 +198,7 @@ def test_two_writers_race(tmp_path: Path) -> None:
 def test_lab_index_records_interrupted_study(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from trainlab import lab
     from trainlab.experiments import registry
-    from trainlab.store_io import atomic_dir, write_json_atomic
+    from trainlab.runs.io import atomic_dir, write_json_atomic
 
     calls: list[str] = []
 

@@ -21,7 +21,7 @@ from trainlab.experiments import registry  # noqa: E402
 from trainlab.experiments.registry import Study, StudyOptions  # noqa: E402
 from trainlab.lab import run_lab  # noqa: E402
 from trainlab.report.html import write_report  # noqa: E402
-from trainlab.store_io import atomic_dir, write_json_atomic  # noqa: E402
+from trainlab.runs.io import atomic_dir, write_json_atomic  # noqa: E402
 
 from browser import inspect, unavailable  # noqa: E402
 
@@ -110,7 +110,7 @@ def quick_lab(tmp_path_factory) -> Path:
 
 def test_quick_lab_writes_every_study(quick_lab):
     from trainlab.lab import study_names
-    from trainlab.schema import validate_summary
+    from trainlab.runs.schema import validate_summary
 
     index = json.loads((quick_lab / "summary.json").read_text())
     validate_summary(index, "lab.schema.json")

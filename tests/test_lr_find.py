@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainlab.lr_find import (DIVERGE_FACTOR, lr_find, lr_schedule, plot_lr_find,
-                              smooth_losses, suggest_lr, centered_smooth)
+from trainlab.diagnose.lr_find import (DIVERGE_FACTOR, lr_find, lr_schedule, plot_lr_find,
+                                       smooth_losses, suggest_lr, centered_smooth)
 
 
 @pytest.fixture(autouse=True)

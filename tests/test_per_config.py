@@ -82,7 +82,7 @@ def test_train_run_breaks_results_down_per_config(tmp_path: Path, capsys, monkey
     """`trainlab train` on a grid: per-config rows in summary.json (schema-valid), configs.csv, the
     printed table and the report."""
     from trainlab.cli import run
-    from trainlab.schema import validate_summary
+    from trainlab.runs.schema import validate_summary
 
     monkeypatch.setenv("TRAINLAB_NO_REEXEC", "1")  # in-process: no restart with malloc variables
     cfg = tmp_path / "c.yaml"

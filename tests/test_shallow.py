@@ -18,7 +18,7 @@ from trainlab.experiments.shallow_figures import FIGURES, draw_figures
 from trainlab.experiments.shallow_plan import EXACT_SIGMAS, QUICK_SEEDS, REPORT_VALUES
 from trainlab.experiments.shallow_train import dead_units
 from trainlab.nn.population import MemberInit, PopulationMLP
-from trainlab.schema import load_schema, validate_summary
+from trainlab.runs.schema import load_schema, validate_summary
 
 KEYS = {"experiment", "schema_version", "seeds", "sigmas", "picked", "schemes", "data_scaling", "breakers",
         "regime_criteria", "observations", "tables", "figures", "provenance", "seconds"}

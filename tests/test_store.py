@@ -12,8 +12,8 @@ from trainlab.config import build_config
 from trainlab.errors import UsageError
 from trainlab.nn.population import PopulationMLP
 from trainlab.runner import run_config
-from trainlab.store import RunFolder, metrics_table
-from trainlab.store_io import atomic_dir, write_json_atomic
+from trainlab.runs.io import atomic_dir, write_json_atomic
+from trainlab.runs.store import RunFolder, metrics_table
 
 SMALL = ["data.n_train=60", "data.n_val=200", "train.steps=40", "train.eval_every=20", "population.seeds=3",
          "model.init.std=0.5"]

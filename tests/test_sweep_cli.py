@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from trainlab.cli import run as cli_run
-from trainlab.schema import validate_summary
+from trainlab.runs.schema import validate_summary
 from trainlab.stats import summarize
 
 CONFIG = ("run: {name: '<b>c2f</b>', seed: 0}\ndata: {name: circles, n_train: 100, n_val: 500}\n"

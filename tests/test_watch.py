@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainlab.findings import codes_of
-from trainlab.watch import SCHEDULE_TIERS, Watcher, default_schedule, watch
+from trainlab.diagnose.findings import codes_of
+from trainlab.diagnose.watch import SCHEDULE_TIERS, Watcher, default_schedule, watch
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ from types import ModuleType
 
 import torch
 
-from trainlab.findings import Finding
+from trainlab.diagnose.findings import Finding
 
 HERE = Path(__file__).resolve().parent
 HEALTHY_DIR = HERE.parent / "healthy"

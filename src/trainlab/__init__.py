@@ -14,12 +14,12 @@ __version__ = "0.1.0"
 # public name -> the module that defines it
 _PUBLIC = {
     "Config": "trainlab.config", "build_config": "trainlab.config", "load_config": "trainlab.config",
-    "Finding": "trainlab.findings",
+    "Finding": "trainlab.diagnose.findings",
     "Reason": "trainlab.loop", "Stop": "trainlab.loop", "TrainSpec": "trainlab.loop", "fit": "trainlab.loop",
     "MemberInit": "trainlab.nn.population", "PopulationMLP": "trainlab.nn.population",
     "PopulationOptimizer": "trainlab.optim",
     "run_config": "trainlab.runner",
-    "watch": "trainlab.watch",
+    "watch": "trainlab.diagnose.watch",
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

@@ -37,7 +37,7 @@ DATASETS = ("auto", "mnist", "fashion-mnist", "mnist-5k")  # the dropout study's
 
 def default_out(name: str) -> Path:
     """``runs/<name>-<timestamp>``, with the name cut to one safe path component."""
-    from trainlab.outdir import safe_name
+    from trainlab.runs.outdir import safe_name
 
     return Path("runs") / f"{safe_name(name)}-{time.strftime('%Y%m%d-%H%M%S')}"
 
@@ -89,9 +89,9 @@ def train(
     saves the run so far, marked ``status: interrupted``, and exits 130.
     """
     from trainlab.config import load_config
-    from trainlab.outdir import claim_out
-    from trainlab.population import expand_members
-    from trainlab.store_io import atomic_dir
+    from trainlab.members import resolve_members
+    from trainlab.runs.io import atomic_dir
+    from trainlab.runs.outdir import claim_out
 
     ov = list(overrides or [])
     ov.append(f"run.device={_check_device(device)}")
@@ -99,7 +99,7 @@ def train(
         ov.append(f"run.threads={threads}")
     cfg = load_config(config, ov)
     out = out or default_out(cfg.run.name)
-    members = expand_members(cfg)
+    members = resolve_members(cfg)
     with claim_out(out, "run", force=force, console=err_console) as claim:
         if claim.state == "ours" and claim.finished and not force:
             raise UsageError(f"output folder {out} already holds a finished run; pass --force to replace it "
@@ -115,7 +115,7 @@ def train(
         raise typer.Exit(EXIT_INTERRUPTED_REPORTED)
 
 
-def _train_into(cfg, folder: Path, members: list, quiet: bool, tensorboard: bool) -> dict:
+def _train_into(cfg, folder: Path, members, quiet: bool, tensorboard: bool) -> dict:
     """Train, draw the figures and write the report into ``folder``; returns the summary."""
     from trainlab.per_config import add_config_table
     from trainlab.report.figures import render_train_figures
@@ -124,7 +124,8 @@ def _train_into(cfg, folder: Path, members: list, quiet: bool, tensorboard: bool
 
     with progress_bar(quiet) as bar:
         task = bar.add_task(f"train {cfg.run.name} (K={len(members)})", total=cfg.train.steps)
-        run_config(cfg, folder, console=err_console, progress=bar_callback(bar, task), tensorboard=tensorboard)
+        run_config(cfg, folder, console=err_console, progress=bar_callback(bar, task), tensorboard=tensorboard,
+                   members=members)
     s = render_train_figures(folder)
     s = add_config_table(folder)
     write_report(folder)
@@ -206,10 +207,10 @@ def lab(
     Into an existing lab folder, finished studies are skipped (``--force`` redoes them) and
     unfinished or interrupted ones are redone. Ctrl-C exits 130 and records nothing cut short.
     """
+    from trainlab.env import pick_device, set_threads
     from trainlab.experiments.registry import StudyOptions
     from trainlab.lab import get_study, run_lab
-    from trainlab.outdir import claim_out
-    from trainlab.runner import pick_device, set_threads
+    from trainlab.runs.outdir import claim_out
 
     if study != "all":
         get_study(study)  # a bad name is a usage error before any work
@@ -272,7 +273,7 @@ def sweep(
     copies with pyarrow), summary.json and report.html.
     """
     from trainlab.config import load_config
-    from trainlab.outdir import claim_out
+    from trainlab.runs.outdir import claim_out
     from trainlab.sweep.backends import make_backend
     from trainlab.sweep.progress import SweepProgress
     from trainlab.sweep.run import estimate_work, run_sweep
@@ -295,7 +296,7 @@ def sweep(
                       study_name, pruner)
     out = out or default_out("sweep")
     with claim_out(out, "sweep", force=force, console=err_console):
-        from trainlab.runner import pick_device
+        from trainlab.env import pick_device
 
         be = make_backend(backend, address, device="cpu" if backend == "ray" else str(pick_device(cfg.run.device)))
         try:
@@ -365,7 +366,7 @@ def doctor(
     Exits 1 when any finding is an error, 2 on a bad config.
     """
     from trainlab.diag_cli import doctor_main
-    from trainlab.runner import set_threads
+    from trainlab.env import set_threads
     from trainlab.torch_setup import build_from_path
 
     _check_device(device)
@@ -395,11 +396,11 @@ def lr_find_cmd(
     The model's weights and the optimizer state are restored afterwards.
     """
     from trainlab.diag_cli import lr_find_main
-    from trainlab.runner import set_threads
+    from trainlab.env import set_threads
     from trainlab.torch_setup import build_from_path
 
-    from trainlab.outdir import claim_out
-    from trainlab.store_io import atomic_dir
+    from trainlab.runs.io import atomic_dir
+    from trainlab.runs.outdir import claim_out
 
     _check_device(device)
     for name, v in (("--lr-min", lr_min), ("--lr-max", lr_max)):

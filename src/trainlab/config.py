@@ -15,7 +15,7 @@ from typing import Any, Literal, Optional
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from trainlab.errors import UsageError
+from trainlab.errors import UsageError, unknown_choice
 from trainlab.nn.activations import ACTIVATIONS
 from trainlab.nn.init import BIAS_INITS, INITS, resolve_init
 
@@ -48,7 +48,7 @@ class InitConfig(_Strict):
     def _known(cls, v: str) -> str:
         key = resolve_init(v)
         if key not in INITS:
-            raise ValueError(_unknown("init scheme", v, list(INITS)))
+            raise ValueError(unknown_choice("init scheme", v, list(INITS)))
         return key
 
     @field_validator("std", "a")
@@ -73,7 +73,7 @@ class BiasInitConfig(_Strict):
     @classmethod
     def _known(cls, v: str) -> str:
         if v not in BIAS_INITS:
-            raise ValueError(_unknown("bias init", v, list(BIAS_INITS)))
+            raise ValueError(unknown_choice("bias init", v, list(BIAS_INITS)))
         return v
 
 
@@ -102,7 +102,7 @@ class ModelConfig(_Strict):
     @classmethod
     def _act(cls, v: str) -> str:
         if v not in ACTIVATIONS:
-            raise ValueError(_unknown("activation", v, list(ACTIVATIONS)))
+            raise ValueError(unknown_choice("activation", v, list(ACTIVATIONS)))
         return v
 
 
@@ -131,7 +131,7 @@ class OptimConfig(_Strict):
         from trainlab.optim import OPTIMIZERS
 
         if v not in OPTIMIZERS:
-            raise ValueError(_unknown("optimizer", v, list(OPTIMIZERS)))
+            raise ValueError(unknown_choice("optimizer", v, list(OPTIMIZERS)))
         return v
 
 
@@ -183,16 +183,10 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _population_keys(self) -> "Config":
-        from trainlab.population import validate_member_values
+        from trainlab.members import validate_member_values
 
         validate_member_values(self)
         return self
-
-
-def _unknown(what: str, value: str, valid: list[str]) -> str:
-    near = difflib.get_close_matches(str(value), valid, n=1)
-    hint = f" (did you mean {near[0]!r}?)" if near else ""
-    return f"unknown {what} {value!r}{hint}; valid: {', '.join(valid)}"
 
 
 def _all_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
@@ -218,8 +212,7 @@ def _format_error(err: ValidationError) -> str:
             parent = loc.rsplit(".", 1)[0] + "." if "." in loc else ""
             siblings = [k for k in VALID_KEYS if k.startswith(parent) and "." not in k[len(parent):]]
             near = difflib.get_close_matches(loc, siblings, n=1, cutoff=0.3)
-        hint = f"; did you mean {near[0]!r}?" if near else ""
-        return f"unknown config key {loc!r}{hint}"
+        return unknown_choice("config key", loc, (), suggestion=near[0] if near else None, show_valid=False)
     msg = first["msg"].removeprefix("Value error, ")
     if not loc:  # a whole-config rule (the population block): its message names the key itself
         return msg

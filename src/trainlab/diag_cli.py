@@ -14,10 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from trainlab.doctor import default_loss_fn, load_python_target, print_report, run_doctor
+from trainlab.diagnose.doctor import default_loss_fn, load_python_target, print_report, run_doctor
+from trainlab.diagnose.lr_find import lr_find, plot_lr_find
 from trainlab.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
-from trainlab.lr_find import lr_find, plot_lr_find
-from trainlab.store_io import write_json_atomic
+from trainlab.runs.io import write_json_atomic
 
 Built = Sequence[Any]  # (model, optimizer, batches) or (model, optimizer, batches, loss_fn)
 Builder = Callable[[str], Built]

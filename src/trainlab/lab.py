@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any, Optional
 
 from trainlab import interrupts
+from trainlab.env import provenance
 from trainlab.errors import UsageError
 from trainlab.experiments import load_all
 from trainlab.experiments.registry import STUDIES, Study, StudyOptions, ordered
 from trainlab.report.html import write_report
-from trainlab.runner import provenance
-from trainlab.schema import validate_summary
-from trainlab.store_io import make_dir, mark_made, read_json, write_json_atomic
+from trainlab.runs.io import make_dir, mark_made, read_json, write_json_atomic
+from trainlab.runs.schema import validate_summary
 
 
 @dataclass

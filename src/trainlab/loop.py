@@ -22,6 +22,7 @@ import torch
 
 from trainlab import faults, interrupts
 from trainlab.losses import LOSSES, accuracy
+from trainlab.nn import fused
 from trainlab.nn.population import PopulationMLP
 from trainlab.optim import PopulationOptimizer
 from trainlab.regularize import max_norm_, penalty
@@ -81,7 +82,19 @@ class FitState:
 
 
 class Callback(Protocol):
+    """What ``fit`` calls on a callback. Every method is optional: ``fit`` calls those a callback
+    has (``getattr``), so a callback implements only the events it needs. ``on_eval`` and
+    ``on_step_end`` may return a ``Stop`` to end training; the others return None."""
+
+    def on_fit_start(self, state: FitState) -> None: ...
+
+    def on_step_end(self, state: FitState) -> Optional[Stop]: ...
+
     def on_eval(self, state: FitState) -> Optional[Stop]: ...
+
+    def on_member_frozen(self, state: FitState, member: int, message: str) -> None: ...
+
+    def on_fit_end(self, state: FitState) -> None: ...
 
 
 @dataclass
@@ -164,22 +177,9 @@ def autograd_loss_and_grads(model: PopulationMLP, params: list[torch.Tensor], xb
 
 def loss_and_grads(model, params, xb, yb, spec, step, alive):
     """The fused hand-written step where it applies (trainlab.nn.fused), else autograd."""
-    try:
-        from trainlab.nn import fused
-    except ImportError:
-        fused = None
-    if fused is not None and fused.supports(model, spec):
+    if fused.supports(model, spec):
         return fused.loss_and_grads(model, params, xb, yb, spec, step, alive)
     return autograd_loss_and_grads(model, params, xb, yb, spec, step, alive)
-
-
-def _release_fused_buffers() -> None:
-    """Free the fused step's scratch buffers, kept between steps (they are multi-MB for big populations)."""
-    try:
-        from trainlab.nn import fused
-    except ImportError:
-        return
-    fused.release()
 
 
 def fit(model: PopulationMLP, optimizer: PopulationOptimizer, train: tuple[torch.Tensor, torch.Tensor],
@@ -257,7 +257,7 @@ def fit(model: PopulationMLP, optimizer: PopulationOptimizer, train: tuple[torch
     except KeyboardInterrupt:
         interrupts.mark()
         stop = Stop(Reason.INTERRUPTED, f"interrupted at step {step}")
-    _release_fused_buffers()
+    fused.release()  # the fused step's scratch buffers are multi-MB for big populations
     if stop is None:
         stop = Stop(Reason.MAX_STEPS, f"finished {spec.steps} steps")
     if state.history.steps[-1] != step and stop.reason != Reason.INTERRUPTED:

@@ -185,7 +185,7 @@ def configs_csv(rows: list[dict], extra: Optional[dict] = None) -> str:
 
 def write_configs_csv(folder: Path, rows: list[dict]) -> None:
     """Write ``folder/configs.csv`` atomically."""
-    from trainlab.store_io import write_text_atomic
+    from trainlab.runs.io import write_text_atomic
 
     write_text_atomic(Path(folder) / "configs.csv", configs_csv(rows))
 
@@ -209,7 +209,7 @@ def report_table(rows: list[dict], metric: str, title: Optional[str] = None, lim
 def add_config_table(folder: Path) -> dict:
     """Add the per-configuration table to a train run's ``summary.json`` tables (for the report);
     a run with a single configuration gets none. Returns the summary."""
-    from trainlab.store_io import read_json, write_json_atomic
+    from trainlab.runs.io import read_json, write_json_atomic
 
     path = Path(folder) / "summary.json"
     s = read_json(path)

@@ -11,63 +11,31 @@ returns per-layer statistics for every member:
 - gradients: mean and std of dL/dW (``grad_*``) and of dL/da (``act_grad_*``).
 
 Why hand-written: the backward of an MLP is three matmuls per layer (dW = a^T dz, da = dz W^T,
-dz = da * f'(a)), so autograd and hooks only add copies. Rows are processed in chunks (the
-loss is a mean over rows, so dW is a sum over chunks) which bounds memory; statistics are
-accumulated per chunk with Chan's parallel formulas in float64. Chunk moments use a float32 sum,
-then a dot product of the mean-shifted values, which is accurate (no E[x^2]-E[x]^2
-cancellation) and costs three cheap passes. A chunk whose float32 sums are not finite is redone
-exactly in float64: values that are inf or NaN make the statistic ``NaN`` with flag
-``"overflow"`` or ``"nan"`` (JSON null plus that flag, as shared/design.md fixes), never dropped.
+dz = da * f'(z)), so autograd and hooks only add copies. Each activation's forward and backward
+come from its row in ``nn/activations.py``, the same ones the fused training step uses. Rows are
+processed in chunks (the loss is a mean over rows, so dW is a sum over chunks) which bounds
+memory; statistics are accumulated per chunk with Chan's parallel formulas in float64. Chunk
+moments use a float32 sum, then a dot product of the mean-shifted values, which is accurate (no
+E[x^2]-E[x]^2 cancellation) and costs three cheap passes. A chunk whose float32 sums are not
+finite is redone exactly in float64: values that are inf or NaN make the statistic ``NaN`` with
+flag ``"overflow"`` or ``"nan"`` (JSON null plus that flag, the README's statistics contract),
+never dropped.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from trainlab.nn.activations import LEAKY_SLOPE
+from trainlab.nn.activations import ACTIVATIONS, HAND_WRITTEN, Activation
 
-_aten = torch.ops.aten
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
 DEFAULT_MEMORY = 768 * 2**20  # bytes of stored activations per chunk
 DEFAULT_MAX_ROWS = 2048  # rows x members per chunk: keeps a layer's chunk near the caches
 MAX_CHUNK_ELEMENTS = 2**24  # per layer and chunk
 SHIFT_RATIO = 4.0  # redo M2 around the mean when mean^2 > this x variance (float32 dot error x 5 at most)
 
-
-@dataclass(frozen=True)
-class ActOps:
-    """How the pass applies one activation and its derivative without extra copies.
-
-    ``forward(z, out)`` returns f(z), in place on ``z`` when ``saves == "a"`` (the backward only
-    needs the output), else into ``out``. ``backward(da, saved, out)`` returns dz = da * f'(z).
-    ``nonneg``: f(z) >= 0 everywhere, so |a| statistics are a's own.
-    """
-
-    forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    backward: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
-    saves: str = "a"
-    nonneg: bool = False
-
-
-ACT_OPS: dict[str, ActOps] = {
-    "identity": ActOps(lambda z, out: z, lambda da, s, out: da),
-    "relu": ActOps(lambda z, out: z.relu_(), lambda da, a, out: _aten.threshold_backward.grad_input(da, a, 0.0, grad_input=out), nonneg=True),
-    "leaky_relu": ActOps(lambda z, out: F.leaky_relu_(z, LEAKY_SLOPE),
-                         lambda da, a, out: _aten.leaky_relu_backward.grad_input(da, a, LEAKY_SLOPE, True, grad_input=out)),
-    "tanh": ActOps(lambda z, out: z.tanh_(), lambda da, a, out: _aten.tanh_backward.grad_input(da, a, grad_input=out)),
-    "sigmoid": ActOps(lambda z, out: z.sigmoid_(), lambda da, a, out: _aten.sigmoid_backward.grad_input(da, a, grad_input=out),
-                      nonneg=True),
-    "elu": ActOps(lambda z, out: F.elu_(z), lambda da, a, out: _aten.elu_backward.grad_input(da, 1.0, 1.0, 1.0, True, a, grad_input=out)),
-    "selu": ActOps(lambda z, out: F.selu_(z),
-                   lambda da, a, out: _aten.elu_backward.grad_input(da, _SELU_ALPHA, _SELU_SCALE, 1.0, True, a, grad_input=out)),
-    "gelu": ActOps(lambda z, out: _aten.gelu.out(z, out=out), lambda da, z, out: _aten.gelu_backward.grad_input(da, z, grad_input=out),
-                   saves="z"),
-}
 
 # statistic -> the tensor whose nan/inf counts decide its flag
 STAT_SOURCES: dict[str, str] = {
@@ -215,21 +183,21 @@ def layer_stats(weights: list[torch.Tensor], biases: list[Optional[torch.Tensor]
     (K, fan_out) or None. ``x`` is (N, d) shared by all members or (K, N, d); ``y`` holds class
     ids, (N,) or (K, N). The loss is each member's mean cross-entropy over the N rows.
     """
-    if activation not in ACT_OPS:
-        raise ValueError(f"layer_stats: activation {activation!r} not supported; valid: {', '.join(ACT_OPS)}")
-    ops = ACT_OPS[activation]
+    if activation not in HAND_WRITTEN:
+        raise ValueError(f"layer_stats: activation {activation!r} not supported; valid: {', '.join(HAND_WRITTEN)}")
+    act = ACTIVATIONS[activation]
     k, n_layers = weights[0].shape[0], len(weights) - 1
     widths = [w.shape[2] for w in weights[:-1]]
     n_rows = x.shape[-2]
     shared = x.dim() == 2
     ws = [w.detach().float().contiguous() for w in weights]
     bs = [None if b is None or not bool(b.any()) else b.detach().float().unsqueeze(1) for b in biases]
-    rows = chunk_rows or _chunk_rows(k, widths, ops.saves == "z", n_rows, memory, max_rows)
+    rows = chunk_rows or _chunk_rows(k, widths, act.needs_z, n_rows, memory, max_rows)
     wmax = max(widths)
     dev = ws[0].device
     mk = lambda width: torch.empty(k * rows * width, device=dev)  # noqa: E731 - flat buffers, viewed per chunk
     a_buf = [mk(wd) for wd in widths]
-    z_buf = [mk(wd) for wd in widths] if ops.saves == "z" else a_buf
+    z_buf = [mk(wd) for wd in widths] if act.needs_z else a_buf  # else f(z) overwrites z in place
     scratch, scratch2, g_a, g_b = (mk(wmax) for _ in range(4))
     dws = [torch.zeros_like(w) for w in ws]
     acc = {name: _Moments(k, n_layers) for name in ("preact", "act", "act_abs", "act_grad")}
@@ -250,22 +218,22 @@ def layer_stats(weights: list[torch.Tensor], biases: list[Optional[torch.Tensor]
         xb = x[r0:r0 + r] if shared else x[:, r0:r0 + r]
         xb = (xb.unsqueeze(0).expand(k, r, xb.shape[-1]) if shared else xb).to(dev, torch.float32)
         yb = (y[r0:r0 + r].unsqueeze(0).expand(k, r) if y.dim() == 1 else y[:, r0:r0 + r]).to(dev, torch.long)
-        inputs, saved = [xb], []
+        inputs, pres = [xb], []
         a = xb
         for layer in range(n_layers):
             wd = widths[layer]
             z = view(z_buf[layer], r, wd)
             torch.bmm(a, ws[layer], out=z) if bs[layer] is None else torch.baddbmm(bs[layer], a, ws[layer], out=z)
             record("preact", layer, z, r, wd)
-            a = ops.forward(z, view(a_buf[layer], r, wd))
+            a = act.apply_into(z, view(a_buf[layer], r, wd))
             record("act", layer, a, r, wd)
             flat = a.view(k, r * wd)
             nonzero = torch.ne(flat, 0, out=scratch2[: k * r * wd].view(k, r * wd)).sum(1)  # float out: faster than count_nonzero
             acc["act"].zeros[:, layer] += r * wd - _np(nonzero).astype(np.int64)
-            if not ops.nonneg:
+            if not act.nonneg:
                 record("act_abs", layer, torch.abs(flat, out=scratch2[: k * r * wd].view(k, r * wd)), r, wd)
             inputs.append(a)
-            saved.append(z if ops.saves == "z" else a)
+            pres.append(z)  # the very memory of a unless the backward needs z
         logits = torch.bmm(a, ws[-1]) if bs[-1] is None else torch.baddbmm(bs[-1], a, ws[-1])
         n_cls = logits.shape[2]
         record("logits", 0, logits, r, n_cls, into=logits_m)
@@ -287,13 +255,13 @@ def layer_stats(weights: list[torch.Tensor], biases: list[Optional[torch.Tensor]
         for layer in reversed(range(n_layers)):
             wd = widths[layer]
             record("act_grad", layer, da, r, wd)
-            dz = ops.backward(da, saved[layer], view(grads[1 - cur], r, wd))
+            dz = act.backward(da, inputs[layer + 1], pres[layer], view(grads[1 - cur], r, wd))
             dz_at = cur if dz is da else 1 - cur
             dws[layer].baddbmm_(inputs[layer].transpose(1, 2), dz)
             if layer > 0:
                 cur = 1 - dz_at
                 da = torch.bmm(dz, ws[layer].transpose(1, 2), out=view(grads[cur], r, widths[layer - 1]))
-    return _finish(acc, dws, ops, logits_m, loss_sum, n_rows, rows, dead)
+    return _finish(acc, dws, act, logits_m, loss_sum, n_rows, rows, dead)
 
 
 def _tensor_stats(t: torch.Tensor) -> tuple[float, float, Optional[str]]:
@@ -306,9 +274,9 @@ def _tensor_stats(t: torch.Tensor) -> tuple[float, float, Optional[str]]:
     return float(td.mean()), float(td.std(correction=0)), None
 
 
-def _finish(acc: dict[str, _Moments], dws: list[torch.Tensor], ops: ActOps, logits_m: _Moments,
+def _finish(acc: dict[str, _Moments], dws: list[torch.Tensor], act: Activation, logits_m: _Moments,
             loss_sum: np.ndarray, n_rows: int, rows: int, dead: np.ndarray) -> LayerStats:
-    if ops.nonneg:
+    if act.nonneg:
         acc["act_abs"] = acc["act"]
     values: dict[str, np.ndarray] = {}
     flags: dict[str, np.ndarray] = {}

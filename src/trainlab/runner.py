@@ -5,101 +5,74 @@ This module only connects stages; each stage knows nothing of the later ones.
 from __future__ import annotations
 
 import math
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
 
 from trainlab.config import Config, DataConfig, to_yaml
-from trainlab.errors import UsageError
+from trainlab.env import pick_device, provenance, set_threads
+from trainlab.errors import UsageError, unknown_choice
 from trainlab.loop import FitResult, TrainSpec, fit
+from trainlab.members import Member, MemberTable, resolve_members
 from trainlab.nn.population import MemberInit, PopulationMLP
-from trainlab.optim import OPTIMIZERS, PopulationOptimizer
+from trainlab.optim import PopulationOptimizer
 from trainlab.per_config import config_rows, default_metric, write_configs_csv
-from trainlab.population import Member, expand_members, member_tensor, member_values, require_members
+from trainlab.runs.store import write_run
 from trainlab.schedules import make_schedule
 from trainlab.stats import summarize
-from trainlab.store import write_run
-
-IMAGE_DATASETS = ("mnist", "fashion-mnist", "mnist-5k", "auto")
-
-
-def pick_device(name: str) -> torch.device:
-    """``auto``: CUDA when available, else CPU. ``cuda`` without a GPU is a usage error."""
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UsageError("device 'cuda' requested but no CUDA GPU is available; use --device cpu or auto")
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def set_threads(n: Optional[int]) -> None:
-    if n is not None:
-        torch.set_num_threads(int(n))
-
 
 def load_data(cfg: DataConfig, seed: int, console: Any = None):
     """The config's dataset (a ``trainlab.data.toy.Dataset``), transforms applied."""
+    from trainlab.data.images import IMAGE_DATASETS, lab_split, load_image_dataset
     from trainlab.data.toy import TOY_GENERATORS, make_toy
     from trainlab.data.transforms import apply_transforms
 
     if cfg.name in TOY_GENERATORS:
         ds = make_toy(cfg.name, cfg.n_train, cfg.n_val, cfg.n_test, seed, **cfg.params)
     elif cfg.name in IMAGE_DATASETS:
-        from trainlab.data.images import lab_split, load_image_dataset
-
         data = load_image_dataset(cfg.name, data_dir=cfg.data_dir, console=console)
         ds = lab_split(data, n_train=cfg.n_train, n_val=cfg.n_val, seed=seed, use_test=cfg.n_test > 0)
     else:
-        import difflib
-
-        valid = list(TOY_GENERATORS) + list(IMAGE_DATASETS)
-        near = difflib.get_close_matches(cfg.name, valid, n=1)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
-        raise UsageError(f"unknown dataset {cfg.name!r}{hint}; valid: {', '.join(valid)}")
+        raise UsageError(unknown_choice("dataset", cfg.name, [*TOY_GENERATORS, *IMAGE_DATASETS]))
     if cfg.transforms:
         ds = apply_transforms(ds, cfg.transforms)
     return ds
 
 
-def build_population(cfg: Config, members: list[Member], input_dim: int, n_classes: int) -> PopulationMLP:
-    """Initialize every member from the config and its own values."""
-    schemes = member_values(cfg, members, "model.init.scheme")
-    inits = []
-    for m, scheme in zip(members, schemes):
-        ic = cfg.model.init.model_copy(update={"scheme": scheme, **{
-            k.split(".")[-1]: v for k, v in m.values.items() if k.startswith("model.init.") and k != "model.init.scheme"}})
-        inits.append(MemberInit(m.seed, ic.scheme, ic.scale(), cfg.model.bias_init.scheme, cfg.model.bias_init.value))
+def build_population(cfg: Config, members: MemberTable | Sequence[Member], input_dim: int,
+                     n_classes: int) -> PopulationMLP:
+    """Initialize every member from its row of the table (a list of members is resolved first)."""
+    table = members if isinstance(members, MemberTable) else resolve_members(cfg, members)
+    bias = cfg.model.bias_init
+    inits = [MemberInit(seed, scheme, float(scale), bias.scheme, bias.value)
+             for seed, scheme, scale in zip(table.seeds, table.init_scheme, table.init_scale.tolist())]
     sizes = [input_dim, *cfg.model.hidden, n_classes]
     return PopulationMLP.create(
         sizes, cfg.model.activation, inits, run_seed=cfg.run.seed, maxout_k=cfg.model.maxout_k,
-        p_input=member_tensor(cfg, members, "model.dropout.input"),
-        p_hidden=member_tensor(cfg, members, "model.dropout.hidden"),
-        input_scale=member_tensor(cfg, members, "data.scale", 1.0),
-        input_offset=member_tensor(cfg, members, "data.offset"),
+        p_input=table.dropout_input, p_hidden=table.dropout_hidden,
+        input_scale=table.data_scale, input_offset=table.data_offset,
     )
 
 
-def build_optimizer(cfg: Config, members: list[Member], params: list[torch.Tensor]) -> PopulationOptimizer:
-    kind = OPTIMIZERS[cfg.optim.name]
-    hp = {}
-    for key in kind.hparams:
-        default = kind.default_momentum if key == "momentum" else 0.0
-        hp[key] = member_tensor(cfg, members, f"optim.{key}", default).to(params[0].device)
+def build_optimizer(cfg: Config, members: MemberTable | Sequence[Member], params: list[torch.Tensor]) -> PopulationOptimizer:
+    """The config's optimizer over ``params``, with each member's hyperparameters from the table."""
+    table = members if isinstance(members, MemberTable) else resolve_members(cfg, members)
+    hp = {key: col.to(params[0].device) for key, col in table.optim.items()}
     sc = cfg.optim.schedule
     schedule = make_schedule(sc.name, cfg.train.steps, step_size=sc.step_size, gamma=sc.gamma, decay=sc.decay,
                              min_factor=sc.min_factor)
     return PopulationOptimizer(cfg.optim.name, params, hp, schedule)
 
 
-def train_spec(cfg: Config, members: list[Member], device) -> TrainSpec:
+def train_spec(cfg: Config, table: MemberTable, device) -> TrainSpec:
+    """What ``fit`` needs: the config's training settings and the members' penalty strengths."""
     return TrainSpec(steps=cfg.train.steps, batch_size=cfg.train.batch_size, eval_every=cfg.train.eval_every,
-                     loss=cfg.train.loss, l1=member_tensor(cfg, members, "regularize.l1").to(device),
-                     l2=member_tensor(cfg, members, "regularize.l2").to(device), max_norm=cfg.regularize.max_norm)
+                     loss=cfg.train.loss, l1=table.l1.to(device), l2=table.l2.to(device),
+                     max_norm=cfg.regularize.max_norm)
 
 
 def chunk_size(cfg: Config, n_rows: int, input_dim: int, n_classes: int) -> int:
@@ -129,15 +102,16 @@ class RunResult:
         return self.summary.get("status") == "interrupted"
 
 
-def run_population(cfg: Config, dataset, members: Optional[list[Member]] = None, device: str | torch.device = "cpu",
+def run_population(cfg: Config, dataset, members: MemberTable | Sequence[Member] | None = None,
+                   device: str | torch.device = "cpu",
                    callbacks_factory: Optional[Callable[[list[Member]], list]] = None,
                    progress: Optional[Callable[..., None]] = None) -> tuple[PopulationMLP, list[FitResult], dict]:
     """Train the members in chunks that fit the memory budget; chunking changes no member's result.
 
+    ``members``: a resolved table, or members to resolve (default: the config's population block).
     ``callbacks_factory(chunk_members)`` gives fresh callbacks for each chunk.
     """
-    members = members if members is not None else expand_members(cfg)
-    require_members(members)
+    table = members if isinstance(members, MemberTable) else resolve_members(cfg, members)
     dev = torch.device(device)
     n_train, batch = len(dataset.train.y), cfg.train.batch_size
     if batch is not None and batch > n_train:
@@ -147,14 +121,14 @@ def run_population(cfg: Config, dataset, members: Optional[list[Member]] = None,
     va = (dataset.val.x.to(dev), dataset.val.y.to(dev))
     size = chunk_size(cfg, tr[0].shape[0], dataset.input_dim, dataset.n_classes)
     if progress is not None:
-        progress(0, total=cfg.train.steps * -(-len(members) // size))
+        progress(0, total=cfg.train.steps * -(-len(table) // size))
     parts, fits = [], []
-    for start in range(0, len(members), size):
-        chunk = members[start:start + size]
+    for start in range(0, len(table), size):
+        chunk = table.rows(start, start + size)
         model = build_population(cfg, chunk, dataset.input_dim, dataset.n_classes).to(dev)
         opt = build_optimizer(cfg, chunk, model.parameters())
         res = fit(model, opt, tr, va, train_spec(cfg, chunk, dev),
-                  callbacks=callbacks_factory(chunk) if callbacks_factory else None, progress=progress)
+                  callbacks=callbacks_factory(list(chunk.members)) if callbacks_factory else None, progress=progress)
         parts.append(res.model)
         fits.append(res)
         if res.interrupted:  # Ctrl-C: the remaining chunks are not started
@@ -182,18 +156,19 @@ def _merge_histories(fits: list[FitResult]) -> dict[str, np.ndarray]:
 
 
 def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
-               progress: Optional[Callable[..., None]] = None, tensorboard: bool = False) -> RunResult:
+               progress: Optional[Callable[..., None]] = None, tensorboard: bool = False,
+               members: Optional[MemberTable] = None) -> RunResult:
     """Run a config end to end and, when ``out`` is given, write its run folder.
 
     ``train.early_stopping`` adds per-member early stopping; ``tensorboard`` writes event files
-    into ``out/tensorboard``.
+    into ``out/tensorboard``. ``members``: the config's table when the caller resolved it already.
     """
     set_threads(cfg.run.threads)
     device = pick_device(cfg.run.device)
     torch.manual_seed(cfg.run.seed)
     t0 = time.perf_counter()
     dataset = load_data(cfg.data, cfg.run.seed, console)
-    members = expand_members(cfg)
+    table = members if members is not None else resolve_members(cfg)
     stoppers: list = []
     if tensorboard and out is None:
         raise UsageError("--tensorboard needs an output folder")
@@ -214,9 +189,9 @@ def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
                                            (probe[0].to(device), probe[1].to(device)), [m.id for m in chunk],
                                            cfg.train.loss))
         return cbs
-    model, fits, arrays = run_population(cfg, dataset, members, device, callbacks_factory, progress)
+    model, fits, arrays = run_population(cfg, dataset, table, device, callbacks_factory, progress)
     interrupted = any(f.interrupted for f in fits)
-    members = members[:sum(f.model.K for f in fits)]  # an interrupt leaves later chunks untrained
+    members = list(table.members[:sum(f.model.K for f in fits)])  # an interrupt leaves later chunks untrained
     frozen = {}
     offset = 0
     for f in fits:
@@ -262,11 +237,3 @@ def _early_events(stoppers: list, fits: list[FitResult], members: list[Member]) 
         out += [e | {"member": members[offset + e["member"]].id} for e in es.events]
         offset += f.model.K
     return out
-
-
-def provenance(device=None) -> dict:
-    import trainlab
-
-    return {"trainlab": trainlab.__version__, "torch": torch.__version__, "python": platform.python_version(),
-            "machine": f"{platform.machine()} {platform.system()}", "cpu_threads": torch.get_num_threads(),
-            "device": str(device) if device is not None else "cpu"}

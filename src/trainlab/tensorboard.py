@@ -107,7 +107,7 @@ def export_study_curves(folder: Path, logdir: Optional[Path] = None) -> Optional
 
 def export_metrics(folder: Path, logdir: Optional[Path] = None) -> Path:
     """Write a stored run folder's per-member metrics as TensorBoard scalars; returns the log dir."""
-    from trainlab.store import RunFolder
+    from trainlab.runs.store import RunFolder
 
     rf = RunFolder.load(folder)
     logdir = Path(logdir or Path(folder) / "tensorboard")

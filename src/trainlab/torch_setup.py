@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from trainlab.config import Config, load_config
-from trainlab.population import expand_members, member_config
+from trainlab.members import expand_members, member_config
 from trainlab.runner import build_population, load_data
 
 # optimizer name -> torch.optim factory for one model (the batched versions match these; tests compare)

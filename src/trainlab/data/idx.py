@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from trainlab.errors import DataError
-from trainlab.store_io import write_bytes_atomic
+from trainlab.runs.io import write_bytes_atomic
 
 GZIP_MAGIC = b"\x1f\x8b"
 

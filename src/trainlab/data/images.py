@@ -16,7 +16,6 @@ A dataset named explicitly never falls back; ``auto`` falls back to ``mnist-5k``
 """
 from __future__ import annotations
 
-import difflib
 import functools
 import os
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ import torch
 from trainlab.data import sources as src
 from trainlab.data.idx import check_images_labels, parse_idx, read_images_labels
 from trainlab.data.toy import Dataset, Split
-from trainlab.errors import DataError, UsageError
+from trainlab.errors import DataError, UsageError, unknown_choice
 from trainlab.rng import member_generator
 
 IMAGE_SHAPE = (28, 28)
@@ -256,9 +255,7 @@ def load_image_dataset(name: str, data_dir: str | Path | None = None, cache_dir:
     tables, for tests and private mirrors.
     """
     if name not in IMAGE_DATASETS:
-        close = difflib.get_close_matches(name, list(IMAGE_DATASETS), n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise UsageError(f"unknown image dataset {name!r}; {hint}valid: {', '.join(IMAGE_DATASETS)}")
+        raise UsageError(unknown_choice("image dataset", name, IMAGE_DATASETS))
     if not timeout > 0:
         raise UsageError(f"timeout must be > 0 seconds, got {timeout!r}")
     env_dir = os.environ.get(src.ENV_DATA)

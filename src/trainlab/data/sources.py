@@ -21,7 +21,7 @@ from typing import Any
 
 from trainlab.data.idx import read_bytes
 from trainlab.errors import DataError
-from trainlab.store_io import file_mode
+from trainlab.runs.io import file_mode
 
 # role -> standard file name (without .gz)
 IDX_FILES: dict[str, str] = {

@@ -10,7 +10,6 @@ centre (0, 0); 100 train points and a 10,000 point validation set.
 """
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from typing import Any, Callable
 
 import torch
 
-from trainlab.errors import UsageError
+from trainlab.errors import UsageError, unknown_choice
 from trainlab.rng import member_generator
 
 # The random stream of each split: one per split, so split sizes never interact.
@@ -250,11 +249,6 @@ TOY_CLASSES: dict[str, Callable[[dict], int]] = {
 }
 
 
-def _suggest(bad: str, valid: list[str]) -> str:
-    close = difflib.get_close_matches(bad, valid, n=1)
-    return f"did you mean {close[0]!r}? " if close else ""
-
-
 def toy_params(name: str) -> dict[str, Any]:
     """The parameters of one generator with their defaults (for docs, configs and errors)."""
     fn = toy_generator(name)
@@ -266,7 +260,7 @@ def toy_generator(name: str) -> ToyFn:
     """The generator called ``name``; an unknown name is a UsageError suggesting the nearest."""
     if name not in TOY_GENERATORS:
         valid = sorted(TOY_GENERATORS)
-        raise UsageError(f"unknown toy dataset {name!r}; {_suggest(name, valid)}valid: {', '.join(valid)}")
+        raise UsageError(unknown_choice("toy dataset", name, valid))
     return TOY_GENERATORS[name]
 
 
@@ -276,8 +270,7 @@ def resolve_toy_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
     for key in params:
         if key not in defaults:
             valid = sorted(defaults)
-            raise UsageError(f"unknown parameter {key!r} for toy dataset {name!r}; "
-                             f"{_suggest(key, valid)}valid: {', '.join(valid)}")
+            raise UsageError(unknown_choice("parameter", key, valid, where=f" for toy dataset {name!r}"))
     return {**defaults, **params}
 
 

@@ -11,7 +11,6 @@ covariances are population ones (divide by N), so a standardized train split has
 """
 from __future__ import annotations
 
-import difflib
 import inspect
 from dataclasses import replace
 from typing import Any, Mapping
@@ -19,7 +18,7 @@ from typing import Any, Mapping
 import torch
 
 from trainlab.data.toy import Dataset, Split
-from trainlab.errors import DataError, UsageError
+from trainlab.errors import DataError, UsageError, unknown_choice
 
 CONSTANT_STD = 1e-12  # a feature whose train std is at or below this is treated as constant
 
@@ -236,26 +235,19 @@ TRANSFORMS: dict[str, type[Transform]] = {
 }
 
 
-def _suggest(bad: str, valid: list[str]) -> str:
-    close = difflib.get_close_matches(bad, valid, n=1)
-    return f"did you mean {close[0]!r}? " if close else ""
-
-
 def make_transform(spec: Mapping[str, Any]) -> Transform:
     """An unfitted transform from a spec such as ``{"name": "scale", "factor": 0.01}``."""
     if not isinstance(spec, Mapping) or "name" not in spec:
         raise UsageError(f"a transform spec needs a 'name' key, got {spec!r}; valid names: {', '.join(TRANSFORMS)}")
     name = spec["name"]
     if name not in TRANSFORMS:
-        raise UsageError(f"unknown transform {name!r}; {_suggest(str(name), list(TRANSFORMS))}"
-                         f"valid: {', '.join(TRANSFORMS)}")
+        raise UsageError(unknown_choice("transform", name, TRANSFORMS))
     cls = TRANSFORMS[name]
     valid = list(inspect.signature(cls.__init__).parameters)[1:]
     params = {k: v for k, v in spec.items() if k != "name"}
     for key in params:
         if key not in valid:
-            options = ", ".join(valid) if valid else "none"
-            raise UsageError(f"unknown key {key!r} for transform {name!r}; {_suggest(key, valid)}valid keys: {options}")
+            raise UsageError(unknown_choice("key", key, valid, where=f" for transform {name!r}", label="valid keys"))
     return cls(**params)
 
 

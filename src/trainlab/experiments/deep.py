@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from trainlab.data.toy import make_toy
+from trainlab.env import pick_device, provenance, set_threads
 from trainlab.experiments.deep_report import diagnose, headline, observations, tables
 from trainlab.experiments.deep_theory import THEORY_NOTES, predict, ratio
 from trainlab.experiments.deep_train import TrainSettings, build_population, he_claim, summarize_members, train_population
@@ -36,9 +37,8 @@ from trainlab.experiments.registry import Study, StudyOptions, register
 from trainlab.nn.activations import ACTIVATIONS
 from trainlab.probes import layer_stats
 from trainlab.rng import member_generator
-from trainlab.runner import pick_device, provenance, set_threads
+from trainlab.runs.io import atomic_dir, read_json, write_json_atomic
 from trainlab.stats import finite_or_none
-from trainlab.store_io import atomic_dir, read_json, write_json_atomic
 
 SCHEMA_VERSION = 1
 # wide layers: one member per statistics pass. Each member's GEMMs are then 2048 rows tall (the

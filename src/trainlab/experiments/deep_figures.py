@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from trainlab.store_io import read_json  # noqa: E402
+from trainlab.runs.io import read_json  # noqa: E402
 
 DPI = 100
 AXIS_EXP = 300  # log axes stop at 1e-300 and 1e300: float64 predictions can run past them (drawn off-axis)

@@ -32,6 +32,7 @@ import torch
 
 from trainlab.config import Config, build_config, to_yaml
 from trainlab.data.images import lab_split, load_image_dataset
+from trainlab.env import pick_device, provenance, set_threads
 from trainlab.experiments.dropout_checks import init_values, loss_at_init, loss_at_init_dropout_on, watch_findings
 from trainlab.experiments.dropout_ensemble import BestEpoch, MemberWeights, best_population, ensemble_errors
 from trainlab.experiments.dropout_figures import render_figures
@@ -39,10 +40,10 @@ from trainlab.experiments.dropout_report import build_summary, headline
 from trainlab.experiments.dropout_settings import INIT_CHOICES, VARIANTS, DropoutSettings, resolve_settings
 from trainlab.experiments.registry import Study, StudyOptions, register
 from trainlab.loop import evaluate
-from trainlab.population import Member
-from trainlab.runner import pick_device, provenance, run_population, set_threads
-from trainlab.store import save_weights
-from trainlab.store_io import atomic_dir, write_bytes_atomic, write_json_atomic, write_text_atomic
+from trainlab.members import Member
+from trainlab.runner import run_population
+from trainlab.runs.io import atomic_dir, write_bytes_atomic, write_json_atomic, write_text_atomic
+from trainlab.runs.store import save_weights
 
 
 @dataclass

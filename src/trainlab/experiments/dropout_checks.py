@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from trainlab.config import Config
-from trainlab.population import Member
+from trainlab.members import Member
 from trainlab.runner import build_population
 from trainlab.stats import summarize
 
@@ -81,7 +81,7 @@ def watch_findings(cfg: Config, settings: DropoutSettings, dataset, device: torc
     if settings.watch_steps == 0:
         return {"skipped": "watch_steps = 0"}
     try:
-        from trainlab.watch import watch
+        from trainlab.diagnose.watch import watch
     except ImportError as e:  # the diagnostics module is optional for this study
         return {"skipped": f"trainlab.watch unavailable: {e}"}
     variant = VARIANTS["in20-hid50"] if "in20-hid50" in settings.variants else VARIANTS[settings.variants[0]]

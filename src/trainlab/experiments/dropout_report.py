@@ -114,7 +114,7 @@ OVERFIT_POINTS = 2.0  # a train-val error gap (points) that counts as clear over
 def _loss_tolerance(ln_c: float) -> float:
     """How far from ln C a loss at init may be: the rule of trainlab.checks' loss_at_init finding."""
     try:
-        from trainlab.findings import CODES
+        from trainlab.diagnose.findings import CODES
 
         spec = CODES["loss_at_init"]
         return max(float(spec.threshold), float(spec.extra["rel"]) * ln_c)

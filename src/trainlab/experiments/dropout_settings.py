@@ -7,12 +7,11 @@ benchmarks/README.md); ``--quick`` and ``StudyOptions.extra`` override them, e.g
 """
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass, fields, replace
 from typing import Any, Optional
 
-from trainlab.errors import UsageError
+from trainlab.errors import UsageError, unknown_choice
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,7 @@ class DropoutSettings:
                             ("variants", VARIANTS)):
             for key in getattr(self, name):
                 if key not in table:
-                    raise UsageError(_unknown(f"dropout study {name} entry", key, list(table)))
+                    raise UsageError(unknown_choice(f"dropout study {name} entry", key, list(table)))
         if not self.inits or not self.variants:
             raise UsageError("dropout study: inits and variants must not be empty")
         if any(h < 1 for h in self.hidden):
@@ -116,12 +115,6 @@ class DropoutSettings:
 
 # --quick: a first look in well under 2 minutes; one seed, so no intervals
 QUICK: dict[str, Any] = {"epochs": 5, "seeds": 1, "t_max": 100, "mc_samples": 500, "n_val": 2000, "watch_steps": 10}
-
-
-def _unknown(what: str, value: str, valid: list[str]) -> str:
-    near = difflib.get_close_matches(str(value), valid, n=1)
-    hint = f" (did you mean {near[0]!r}?)" if near else ""
-    return f"unknown {what} {value!r}{hint}; valid: {', '.join(valid)}"
 
 
 def _coerce(name: str, default: Any, value: Any) -> Any:
@@ -154,6 +147,6 @@ def resolve_settings(quick: bool = False, seeds: Optional[int] = None,
         changes["seeds"] = seeds
     for key, value in (extra or {}).items():
         if key not in known:
-            raise UsageError(_unknown("dropout study option", key, list(known)))
+            raise UsageError(unknown_choice("dropout study option", key, list(known)))
         changes[key] = value
     return replace(base, **{k: _coerce(k, known[k], v) for k, v in changes.items()}).validate()

@@ -26,6 +26,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from trainlab.env import pick_device, provenance
 from trainlab.experiments.registry import Study, StudyOptions, register
 from trainlab.experiments.shallow_figures import draw_figures
 from trainlab.experiments.shallow_plan import (
@@ -36,9 +37,8 @@ from trainlab.experiments.shallow_summary import (
     Results, breaker_rows, loss_exponent, paired_rows, picks, scaling_rows, scheme_rows, sigma_rows)
 from trainlab.experiments.shallow_text import headline, observations, tables
 from trainlab.experiments.shallow_train import Trained, torch_threads, train_population
-from trainlab.runner import pick_device, provenance
+from trainlab.runs.io import atomic_dir, write_json_atomic
 from trainlab.stats import json_clean
-from trainlab.store_io import atomic_dir, write_json_atomic
 
 SCHEMA_VERSION = 1
 # These nets are tiny (widths 2-6): one thread avoids thread hand-off costs that, on a busy 2-core
@@ -134,7 +134,7 @@ def _member_rows(trained: list[Trained]) -> list[dict[str, Any]]:
 
 def write_data(folder: Path, res: Results, trained: list[Trained], picked: dict[str, Optional[float]]) -> None:
     """The raw material of the figures: curves, per-member results, boundary members' weights."""
-    from trainlab.store import save_weights
+    from trainlab.runs.store import save_weights
 
     lab = res.trained["lab"]
     sigma = np.full(len(lab.plan.members), np.nan)

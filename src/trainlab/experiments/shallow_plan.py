@@ -24,7 +24,7 @@ from typing import Any, Optional
 import numpy as np
 
 from trainlab.config import Config, build_config
-from trainlab.population import Member, expand_members
+from trainlab.members import Member, expand_members
 
 EXACT_SIGMAS = (1e-3, 0.01, 0.1, 0.5, 2.0, 10.0)  # must appear exactly in every grid
 POINTS_PER_DECADE = 6  # 1e-3..1e1 at 6 per decade: 25 values

@@ -17,7 +17,7 @@ from trainlab.experiments.shallow_plan import (
 from trainlab.experiments.shallow_regimes import LN2, PLATEAU_TOL, majority, pick_representatives
 from trainlab.experiments.shallow_train import Trained
 from trainlab.losses import cross_entropy
-from trainlab.population import Member
+from trainlab.members import Member
 from trainlab.runner import build_population
 from trainlab.stats import paired_difference, summarize
 

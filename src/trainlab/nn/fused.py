@@ -12,7 +12,8 @@ autograd's graph, in fewer and cheaper tensor passes:
   ``mm``; a per-member input scale/offset is folded into the weights instead of materialising K
   copies of x.
 - **Closed-form loss gradients** (softmax - onehot) / B, and the activations' own backward kernels
-  applied in place, computed from the activation's output where that is exact (ReLU, tanh, ...).
+  applied in place: each activation's row in ``nn/activations.py`` (forward into a buffer,
+  backward from the output where that is exact, else from the pre-activation).
 
 Dropout uses the very masks ``PopulationMLP._dropout`` draws (same counter-based hash, same
 (member, step, layer, position) counters), so a member's result does not depend on the path. A
@@ -23,58 +24,17 @@ from __future__ import annotations
 
 import threading
 import weakref
-from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import torch
-import torch.nn.functional as F
 
-from trainlab.nn.activations import LEAKY_SLOPE
+from trainlab.nn.activations import ACTIVATIONS
 from trainlab.nn.population import PopulationMLP
 from trainlab.regularize import penalty
 from trainlab.rng import counter_uniform
 
 aten = torch.ops.aten
 Tensor = torch.Tensor
-
-SELU_ALPHA = 1.6732632423543772848170429916717
-SELU_SCALE = 1.0507009873554804934193349852946
-
-
-@dataclass(frozen=True)
-class ActGrad:
-    """One activation: ``forward(z, out)`` writes act(z) into ``out``, which may be z itself (in
-    place) or a strided view; ``backward(dh, a, z)`` -> dz, where a = act(z); it may overwrite dh,
-    never a or z. ``needs_z``: backward reads z, so forward must not overwrite it."""
-
-    forward: Callable[[Tensor, Tensor], Tensor]
-    backward: Callable[[Tensor, Tensor, Tensor], Tensor]
-    needs_z: bool = False
-
-
-def _identity(z: Tensor, out: Tensor) -> Tensor:
-    return z if out.data_ptr() == z.data_ptr() else out.copy_(z)
-
-
-# Backward from the output a where that is exact (a > 0 iff z > 0; tanh' = 1 - a^2; ...), as
-# autograd itself does for these; ELU/SELU/GELU read z (ELU from a would lose precision near -1).
-ACT_GRADS: dict[str, ActGrad] = {
-    "identity": ActGrad(_identity, lambda g, a, z: g),
-    "relu": ActGrad(lambda z, out: torch.clamp_min(z, 0.0, out=out),  # = torch.relu, NaN included
-                    lambda g, a, z: aten.threshold_backward.grad_input(g, a, 0.0, grad_input=g)),
-    "leaky_relu": ActGrad(lambda z, out: aten.leaky_relu.out(z, LEAKY_SLOPE, out=out),
-                          lambda g, a, z: aten.leaky_relu_backward(g, a, LEAKY_SLOPE, True)),
-    "tanh": ActGrad(lambda z, out: torch.tanh(z, out=out),
-                    lambda g, a, z: aten.tanh_backward.grad_input(g, a, grad_input=g)),
-    "sigmoid": ActGrad(lambda z, out: torch.sigmoid(z, out=out),
-                       lambda g, a, z: aten.sigmoid_backward.grad_input(g, a, grad_input=g)),
-    "elu": ActGrad(lambda z, out: aten.elu.out(z, 1.0, 1.0, 1.0, out=out),
-                   lambda g, a, z: aten.elu_backward(g, 1.0, 1.0, 1.0, False, z), needs_z=True),
-    "selu": ActGrad(lambda z, out: aten.elu.out(z, SELU_ALPHA, SELU_SCALE, 1.0, out=out),  # = F.selu
-                    lambda g, a, z: aten.elu_backward(g, SELU_ALPHA, SELU_SCALE, 1.0, False, z), needs_z=True),
-    # gelu.out into a strided view returns garbage in torch 2.13: compute, then copy
-    "gelu": ActGrad(lambda z, out: out.copy_(F.gelu(z)), lambda g, a, z: aten.gelu_backward(g, z), needs_z=True),
-}
 
 
 # ---- reusable buffers and per-tensor memos ---------------------------------------------------------
@@ -182,8 +142,9 @@ LOSS_GRADS: dict[str, Callable[[Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]]
 def supports(model, spec) -> bool:
     """True where this hand-written step applies: a PopulationMLP with a tabled activation (no PReLU
     slopes, no maxout pieces) and a tabled loss, in floating point."""
-    return (isinstance(model, PopulationMLP) and model.activation in ACT_GRADS and model.pieces == 1
-            and not model.act_params and spec.loss in LOSS_GRADS and model.weights[0].is_floating_point())
+    return (isinstance(model, PopulationMLP) and ACTIVATIONS[model.activation].backward is not None
+            and model.pieces == 1 and not model.act_params and spec.loss in LOSS_GRADS
+            and model.weights[0].is_floating_point())
 
 
 # ---- dropout ---------------------------------------------------------------------------------
@@ -275,7 +236,7 @@ def loss_and_grads(model: PopulationMLP, params: list[Tensor], xb: Tensor, yb: T
     ws, bs = params[0:2 * n:2], params[1:2 * n:2]
     k, batch, d = model.K, xb.shape[-2], xb.shape[-1]
     like = ws[0]
-    act = ACT_GRADS[model.activation]
+    act = ACTIVATIONS[model.activation]
     affine = _affine(model)
     if affine:
         scale, offset = model.input_scale.to(like.dtype), model.input_offset.to(like.dtype)
@@ -317,9 +278,9 @@ def loss_and_grads(model: PopulationMLP, params: list[Tensor], xb: Tensor, yb: T
         if act.needs_z or mask is not None:
             h_aug = _buffer(f"h{layer}", (k, width + 1, batch), like, _ones_last_row)
         if mask is None:
-            a = act.forward(z, h_aug[:, :width])
+            a = act.apply_into(z, h_aug[:, :width])
         else:
-            a = act.forward(z, _buffer(f"a{layer}", (k, width, batch), like) if act.needs_z else z)
+            a = act.apply_into(z, _buffer(f"a{layer}", (k, width, batch), like) if act.needs_z else z)
             torch.mul(a, mask, out=h_aug[:, :width])
         inputs.append(h_aug)
         acts.append(a)
@@ -350,7 +311,7 @@ def loss_and_grads(model: PopulationMLP, params: list[Tensor], xb: Tensor, yb: T
     for layer in range(n - 1, 0, -1):
         if masks[layer - 1] is not None:
             dh.mul_(masks[layer - 1])
-        dz = act.backward(dh, acts[layer - 1], pres[layer - 1])
+        dz = act.backward(dh, acts[layer - 1], pres[layer - 1], dh)  # in place on dh
         if layer > 1:
             grads[2 * layer - 2], grads[2 * layer - 1] = _weight_bias_grad(inputs[layer - 1], dz)
             dh = _back_matmul(ws[layer - 1], dz, _buffer(f"dh{layer - 1}", (k, ws[layer - 1].shape[1], batch), like))

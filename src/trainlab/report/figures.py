@@ -15,9 +15,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from trainlab.runs.io import write_json_atomic  # noqa: E402
+from trainlab.runs.store import RunFolder  # noqa: E402
 from trainlab.stats import summarize  # noqa: E402
-from trainlab.store import RunFolder  # noqa: E402
-from trainlab.store_io import write_json_atomic  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from trainlab.errors import UsageError
-from trainlab.store_io import read_json, read_marker, write_text_atomic
+from trainlab.runs.io import read_json, read_marker, write_text_atomic
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;

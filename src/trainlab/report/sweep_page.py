@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 
 from trainlab.per_config import report_table  # noqa: E402
 from trainlab.report.html import load_summary, write_report  # noqa: E402
-from trainlab.store_io import mark_made, write_json_atomic  # noqa: E402
+from trainlab.runs.io import mark_made, write_json_atomic  # noqa: E402
 
 MAX_LINES = 400  # parallel coordinates: the best configurations drawn at most
 COLORS = plt.get_cmap("tab10").colors

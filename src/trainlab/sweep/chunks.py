@@ -30,7 +30,7 @@ def train_chunk(task: ChunkTask, device: str = "cpu", progress: Optional[Callabl
     """
     cfg = lib.config_from(task.config)
     ds = lib.dataset(cfg)
-    members = lib.make_members([(mid, seed, vals) for mid, _, seed, vals in task.members])
+    members = lib.make_members(cfg, [(mid, seed, vals) for mid, _, seed, vals in task.members])
     seen = interrupts.count()
     arrays, fits = lib.train_members(cfg, ds, members, device, callbacks, progress)
     if any(f.interrupted for f in fits) or interrupts.count() != seen:

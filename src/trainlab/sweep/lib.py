@@ -11,11 +11,12 @@ import json
 from typing import Any, Callable, Optional
 
 from trainlab.config import VALID_KEYS, Config, build_config  # noqa: F401 - re-exported
-from trainlab.outdir import claim_out, safe_name  # noqa: F401 - re-exported
-from trainlab.population import MEMBER_KEYS, Member
-from trainlab.runner import chunk_size, load_data, pick_device, provenance, run_population, set_threads  # noqa: F401
-from trainlab.store_io import (make_dir, mark_made, read_json, read_marker, write_bytes_atomic,  # noqa: F401
-                               write_json_atomic, write_text_atomic)
+from trainlab.env import pick_device, provenance, set_threads  # noqa: F401 - re-exported
+from trainlab.members import MEMBER_KEYS, Member, MemberTable, resolve_members
+from trainlab.runner import chunk_size, load_data, run_population
+from trainlab.runs.io import (make_dir, mark_made, read_json, read_marker, write_bytes_atomic,  # noqa: F401
+                              write_json_atomic, write_text_atomic)
+from trainlab.runs.outdir import claim_out, safe_name  # noqa: F401 - re-exported
 
 _DATA: dict[str, Any] = {}  # datasets by (data config, run seed): loaded once per process
 
@@ -44,12 +45,13 @@ def members_per_chunk(cfg: Config, ds) -> int:
     return chunk_size(cfg, len(ds.train.y), ds.input_dim, ds.n_classes)
 
 
-def make_members(rows: list[tuple[int, int, dict]]) -> list[Member]:
-    """Members from (id, seed, per-member values) rows."""
-    return [Member(id=int(i), seed=int(s), values=dict(v)) for i, s, v in rows]
+def make_members(cfg: Config, rows: list[tuple[int, int, dict]]) -> MemberTable:
+    """The resolved members table of (id, seed, per-member values) rows: one column per per-member
+    value, each member's own value else the config's."""
+    return resolve_members(cfg, [Member(id=int(i), seed=int(s), values=dict(v)) for i, s, v in rows])
 
 
-def train_members(cfg: Config, ds, members: list[Member], device, callbacks: Optional[list] = None,
+def train_members(cfg: Config, ds, members: MemberTable, device, callbacks: Optional[list] = None,
                   progress: Optional[Callable[[int], None]] = None):
     """Train the members as one population (the budget-sized chunk); returns (arrays, fits)."""
     factory = (lambda chunk: list(callbacks)) if callbacks else None

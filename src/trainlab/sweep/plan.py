@@ -1,7 +1,7 @@
 """From configurations to chunks: check the keys, group by structure, split under the memory bound.
 
 A stage is a list of configurations (dicts of swept key -> value) trained with the same seeds.
-Keys a member may vary (``trainlab.population.MEMBER_KEYS``: lr, init scale, dropout, ...) go into
+Keys a member may vary (``trainlab.members.MEMBER_KEYS``: lr, init scale, dropout, ...) go into
 per-member values; every other key is **structure** (widths, activation, batch size, optimizer,
 steps, data) and is fixed within a population. So configurations are grouped by their structure
 values, and each group is trained as populations in chunks of at most ``members_per_chunk``

@@ -24,7 +24,7 @@ import yaml
 from safetensors.torch import load_file, save
 
 from trainlab.errors import UsageError
-from trainlab.store_io import read_json, write_bytes_atomic, write_json_atomic, write_text_atomic
+from trainlab.runs.io import read_json, write_bytes_atomic, write_json_atomic, write_text_atomic
 
 SCHEMA_VERSION = 1
 

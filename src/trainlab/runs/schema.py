@@ -1,4 +1,4 @@
-"""JSON Schemas for summaries, shipped in ``trainlab/schemas/`` and checked when a study finishes."""
+"""JSON Schemas for summaries, shipped in ``trainlab/runs/schemas/`` and checked when a study finishes."""
 from __future__ import annotations
 
 import json
@@ -13,7 +13,7 @@ from trainlab.stats import json_clean
 
 @lru_cache(maxsize=None)
 def load_schema(name: str) -> dict:
-    text = resources.files("trainlab").joinpath("schemas", name).read_text(encoding="utf-8")
+    text = resources.files("trainlab.runs").joinpath("schemas", name).read_text(encoding="utf-8")
     return json.loads(text)
 
 

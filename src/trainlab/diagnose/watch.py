@@ -34,10 +34,10 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from trainlab.checks import RULES, Evidence, ValPoint, run_rules
-from trainlab.findings import CODES, Finding, FindingLog, make_finding
-from trainlab.watch_stats import (UnitCounter, activation_kind, fetch, is_weight_layer,
-                                  row_spread, strided_sample)
+from trainlab.diagnose.checks import RULES, Evidence, ValPoint, run_rules
+from trainlab.diagnose.findings import CODES, Finding, FindingLog, make_finding
+from trainlab.diagnose.watch_stats import (UnitCounter, activation_kind, fetch, is_weight_layer,
+                                           row_spread, strided_sample)
 
 Schedule = Callable[[int], bool]
 

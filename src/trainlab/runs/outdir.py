@@ -5,7 +5,7 @@
 
 - ``path`` must not be an existing file, and its parent must be writable;
 - an existing folder that trainlab did not make (no marker, not empty) is refused unless
-  ``force``; even then only trainlab's own entries are ever replaced (``store_io.install_dir``);
+  ``force``; even then only trainlab's own entries are ever replaced (``runs.io.install_dir``);
 - an existing trainlab folder of another kind (a lab folder given to ``train``) is refused unless
   ``force``;
 - a lock file next to the folder (``.NAME.lock``, holding the writer's PID) makes a second
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from trainlab.errors import UsageError
-from trainlab.store_io import MARKER, read_json, read_marker
+from trainlab.runs.io import MARKER, read_json, read_marker
 
 try:
     import fcntl

@@ -28,12 +28,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainlab.checks import Evidence, check_loss_at_init, check_unnormalized_inputs
+from trainlab.diagnose.checks import Evidence, check_loss_at_init, check_unnormalized_inputs
+from trainlab.diagnose.findings import CODES, Finding, FindingLog, make_finding
+from trainlab.diagnose.watch import watch
+from trainlab.diagnose.watch_stats import is_weight_layer
 from trainlab.errors import EXIT_FAILURE, EXIT_OK, UsageError
-from trainlab.findings import CODES, Finding, FindingLog, make_finding
 from trainlab.stats import json_clean
-from trainlab.watch import watch
-from trainlab.watch_stats import is_weight_layer
 
 LossFn = Callable[[Any, Any], torch.Tensor]
 

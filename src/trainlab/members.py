@@ -5,16 +5,20 @@ its per-member values (init scale, lr, dropout rate, ...). Members are the produ
 ``population.grid`` values (all combinations), zipped with the ``population.zip`` values, times the
 seeds, in that order: ``id = combo_index * n_seeds + seed_index``. So members with the same seed
 index share their random streams across values, which makes comparisons between values paired.
+
+``resolve_members`` expands them once into a ``MemberTable``: one column per per-member value
+(init, optimizer, regularization, data, dropout), from which the model, the optimizer and the loop
+read their per-member tensors.
 """
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import torch
 
-from trainlab.errors import UsageError
+from trainlab.errors import UsageError, unknown_choice
 
 if TYPE_CHECKING:
     from trainlab.config import Config
@@ -54,16 +58,11 @@ class Member:
 
 
 def _check_keys(keys: list[str]) -> None:
-    import difflib
-
     for key in keys:
         if key not in MEMBER_KEYS:
-            near = difflib.get_close_matches(key, list(MEMBER_KEYS), n=1)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise ValueError(
-                f"population key {key!r} cannot vary per member{hint}; structure (depth, widths, activation) is "
-                f"fixed within a population. Per-member keys: {', '.join(MEMBER_KEYS)}"
-            )
+            raise ValueError(unknown_choice("population key", key, MEMBER_KEYS, verdict="cannot vary per member",
+                                            label="per-member keys")
+                             + "; structure (depth, widths, activation) is fixed within a population")
 
 
 def expand_members(cfg: "Config") -> list[Member]:
@@ -128,20 +127,68 @@ def validate_member_values(cfg: "Config") -> None:
                 raise ValueError(f"population value {key}={v!r}: {first['msg'].removeprefix('Value error, ')}") from None
 
 
-def member_values(cfg: "Config", members: list[Member], key: str) -> list[Any]:
-    """Each member's resolved value for ``key`` (its own value, else the base config's)."""
-    base: Any = cfg
-    for p in key.split("."):
-        base = getattr(base, p)
-    return [m.values.get(key, base) for m in members]
+@dataclass(frozen=True)
+class MemberTable:
+    """The population block resolved once: one row per member, one column per per-member value.
+
+    Every column holds each member's own value, else the base config's, with the optimizer's
+    defaults filled in. The model reads ``init_scheme``, ``init_scale``, ``dropout_*`` and
+    ``data_*``; the optimizer ``optim`` (one column per hyperparameter of the config's optimizer);
+    the loop ``l1`` and ``l2``. A chunk of the population is ``table.rows(start, stop)``.
+    Columns are float32, as the training tensors; ``init_scale`` is float64, the Python float the
+    init schemes read.
+    """
+
+    members: tuple[Member, ...]
+    init_scheme: tuple[str, ...]
+    init_scale: torch.Tensor
+    dropout_input: torch.Tensor
+    dropout_hidden: torch.Tensor
+    data_scale: torch.Tensor
+    data_offset: torch.Tensor
+    l1: torch.Tensor
+    l2: torch.Tensor
+    optim: dict[str, torch.Tensor]
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    @property
+    def seeds(self) -> list[int]:
+        return [m.seed for m in self.members]
+
+    def rows(self, start: int, stop: int) -> "MemberTable":
+        """Members ``start`` to ``stop - 1`` (a chunk), every column cut alike."""
+        cut = slice(start, stop)
+        return MemberTable(self.members[cut], self.init_scheme[cut], self.init_scale[cut], self.dropout_input[cut],
+                           self.dropout_hidden[cut], self.data_scale[cut], self.data_offset[cut], self.l1[cut],
+                           self.l2[cut], {k: v[cut] for k, v in self.optim.items()})
 
 
-def member_tensor(cfg: "Config", members: list[Member], key: str, default: float = 0.0) -> torch.Tensor:
-    """Per-member float values of ``key`` as a (K,) tensor; None becomes ``default``."""
-    vals = [default if v is None else float(v) for v in member_values(cfg, members, key)]
-    return torch.tensor(vals, dtype=torch.float32)
+def resolve_members(cfg: "Config", members: Optional[Sequence[Member]] = None) -> MemberTable:
+    """The table of ``members`` (default: the config's population block, expanded here)."""
+    from trainlab.optim import OPTIMIZERS
 
-
-def require_members(members: list[Member]) -> None:
+    members = tuple(expand_members(cfg) if members is None else members)
     if not members:
         raise UsageError("the population is empty: population.seeds must be >= 1")
+
+    def values(key: str) -> list[Any]:
+        base: Any = cfg
+        for part in key.split("."):
+            base = getattr(base, part)
+        return [m.values.get(key, base) for m in members]
+
+    def column(key: str, default: float = 0.0) -> torch.Tensor:
+        return torch.tensor([default if v is None else float(v) for v in values(key)], dtype=torch.float32)
+
+    schemes = values("model.init.scheme")
+    scales = []
+    for m, scheme in zip(members, schemes):
+        own = {k.rsplit(".", 1)[1]: v for k, v in m.values.items() if k.startswith("model.init.")}
+        scales.append(cfg.model.init.model_copy(update={**own, "scheme": scheme}).scale())
+    kind = OPTIMIZERS[cfg.optim.name]
+    optim = {key: column(f"optim.{key}", kind.default_momentum if key == "momentum" else 0.0) for key in kind.hparams}
+    return MemberTable(members, tuple(schemes), torch.tensor(scales, dtype=torch.float64),
+                       column("model.dropout.input"), column("model.dropout.hidden"), column("data.scale", 1.0),
+                       column("data.offset"), column("regularize.l1"), column("regularize.l2"), optim)

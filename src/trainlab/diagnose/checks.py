@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Callable, Sequence
 
-from trainlab.findings import CODES, Finding, make_finding
+from trainlab.diagnose.findings import CODES, Finding, make_finding
 
 
 @dataclass
