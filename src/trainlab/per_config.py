@@ -126,11 +126,6 @@ def config_rows(member_rows: list[dict], metric: str, metrics: tuple[str, ...] =
     return rows
 
 
-def ties(rows: list[dict]) -> list[dict]:
-    """The configurations whose paired difference from the best has an interval including 0."""
-    return [r for r in rows if r.get("tie")]
-
-
 # ---- tables ------------------------------------------------------------------------------------
 
 def value_text(v: Any) -> Any:

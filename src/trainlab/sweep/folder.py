@@ -25,7 +25,6 @@ from trainlab.sweep.plan import ChunkTask
 
 SPEC_FILE = "sweep.json"
 CHUNKS = "chunks"
-RESULT_FILES = ("members.csv", "configs.csv", "members.parquet", "configs.parquet", "summary.json", "report.html")
 KIND = "sweep"
 
 
@@ -116,11 +115,6 @@ class SweepFolder:
         return out
 
     # ---- results ----------------------------------------------------------------------------
-    def clear_results(self) -> None:
-        """Results of an earlier finished run go before a run that may change them."""
-        for name in RESULT_FILES:
-            (self.path / name).unlink(missing_ok=True)
-
     def write_text(self, name: str, text: str) -> None:
         lib.write_text_atomic(self.path / name, text)
         lib.mark_made(self.path, KIND, name)
