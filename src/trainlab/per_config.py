@@ -159,11 +159,12 @@ def to_csv(records: list[dict[str, Any]]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(cols)
     for r in records:
-        w.writerow([_csv_cell(r.get(c)) for c in cols])
+        w.writerow([csv_cell(r.get(c)) for c in cols])
     return buf.getvalue()
 
 
-def _csv_cell(v: Any) -> Any:
+def csv_cell(v: Any) -> Any:
+    """A CSV field: None empty, floats in full (``nan``/``inf`` as text), lists and mappings as JSON."""
     if v is None:
         return ""
     if isinstance(v, float):

@@ -8,25 +8,28 @@ and the tie mark. Values that are lists (``model.hidden``) are written as JSON t
 """
 from __future__ import annotations
 
+import csv
 import io
 from typing import Any, Optional
 
-from trainlab.per_config import FINAL_METRICS, config_rows, flat_row, goal, to_csv, value_text
+from trainlab.per_config import FINAL_METRICS, config_rows, csv_cell, flat_row, goal, to_csv, value_text
 
 MEMBER_COLUMNS = ("stage", "config", "member", "seed")
 
 
-def member_records(rows: list[dict], keys: list[str]) -> list[dict[str, Any]]:
-    """members.csv rows: identity, every swept key (empty where a stage did not set it), final metrics."""
-    out = []
+def members_csv(rows: list[dict], keys: list[str]) -> str:
+    """members.csv: identity, every swept key (empty where a stage did not set it), final metrics,
+    written row by row (a 100,000-member sweep holds no second copy of its rows)."""
+    metrics = [f"final_{m}" for m in FINAL_METRICS if any(f"final_{m}" in r for r in rows[:1000])]
+    cols = [*MEMBER_COLUMNS, *keys, *metrics, "loss_at_init", "stopped", "stopped_step", "chunk"]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
     for r in rows:
-        rec: dict[str, Any] = {c: r[c] for c in MEMBER_COLUMNS}
-        rec |= {k: value_text(r["values"].get(k)) for k in keys}
-        rec |= {f"final_{m}": r.get(f"final_{m}") for m in FINAL_METRICS if f"final_{m}" in r}
-        rec |= {"loss_at_init": r.get("loss_at_init"), "stopped": r.get("stopped"),
-                "stopped_step": r.get("stopped_step"), "chunk": r.get("chunk")}
-        out.append(rec)
-    return out
+        vals = r["values"]
+        w.writerow([csv_cell(r[c]) for c in MEMBER_COLUMNS] + [csv_cell(value_text(vals.get(k))) for k in keys]
+                   + [csv_cell(r.get(c)) for c in cols[len(MEMBER_COLUMNS) + len(keys):]])
+    return buf.getvalue()
 
 
 def stage_configs(rows: list[dict], metric: str) -> list[dict]:
@@ -54,29 +57,22 @@ def csv_text(records: list[dict[str, Any]]) -> str:
     return to_csv(records)
 
 
-def parquet_bytes(records: list[dict[str, Any]]) -> Optional[bytes]:
-    """The records as Parquet, or None when pyarrow is not installed. Mixed-type columns (a key that is
-    a number in one configuration and text in another) are written as text."""
+def parquet_bytes(csv: str) -> Optional[bytes]:
+    """A CSV table as Parquet (types read by pyarrow's CSV reader: numbers, booleans, text; empty
+    fields and ``nan`` as null), or None when pyarrow is not installed."""
     try:
-        import pyarrow as pa
+        import pyarrow.csv as pacsv
         import pyarrow.parquet as pq
     except ImportError:
         return None
-    cols: list[str] = []
-    for r in records:
-        cols += [k for k in r if k not in cols]
-    arrays = {}
-    for c in cols:
-        vals = [r.get(c) for r in records]
-        kinds = {type(v) for v in vals if v is not None}
-        if kinds <= {int} or kinds <= {float, int} or kinds <= {bool} or kinds <= {str}:
-            if kinds == {int, float}:
-                vals = [None if v is None else float(v) for v in vals]
-            arrays[c] = pa.array(vals)
-        else:
-            arrays[c] = pa.array([None if v is None else str(v) for v in vals])
+    import pyarrow as pa
+
+    header = next(iter(csv.splitlines()), "").split(",")
+    text_cols = {c: pa.string() for c in ("stage", "stopped") if c in header}  # text even when all empty
+    table = pacsv.read_csv(io.BytesIO(csv.encode("utf-8")),
+                           convert_options=pacsv.ConvertOptions(column_types=text_cols))
     buf = io.BytesIO()
-    pq.write_table(pa.table(arrays), buf)
+    pq.write_table(table, buf)
     return buf.getvalue()
 
 

@@ -131,39 +131,51 @@ class _StageRunner:
         done_keys = {t.key for t in tasks} - {t.key for t in pending}
         steps = tasks[0].steps if tasks else 1
         self.prog.set_stage(stage.name, steps)
-        live: list[dict] = []
+        best = RunningBest(self.spec.metric)
         for t in tasks:
             if t.key in done_keys:
                 self.prog.reused(t.n_members * t.steps)
-                live += self.folder.load(t)
-        self.prog.set_best(results.best_text(_quick_best(live, self.spec.metric), self.spec.metric))
+                best.add(self.folder.load(t))
+        self.prog.set_best(best.text())
 
         def commit(task: ChunkTask, rows: list[dict]) -> None:
             self.folder.commit(task, rows)
-            live.extend(rows)
-            self.prog.set_best(results.best_text(_quick_best(live, self.spec.metric), self.spec.metric))
+            best.add(rows)
+            self.prog.set_best(best.text())
 
         self.backend.run(pending, commit, self.prog, callbacks_for)
-        return [r for t in tasks for r in self.folder.load(t)]
+        return [r for t in tasks for r in self.folder.load(t)]  # the committed files are the results
 
 
-def _quick_best(rows: list[dict], metric: str) -> Optional[dict]:
-    """The best configuration so far by the plain median over seeds (no bootstrap: it runs often)."""
-    if not rows:
-        return None
-    by: dict[Any, list] = {}
-    for r in rows:
-        v = r.get(f"final_{metric}")
-        by.setdefault(r["config"], [r["values"], []])[1].append(float(v) if isinstance(v, (int, float)) else np.nan)
-    sign = -1 if METRICS[metric] == "max" else 1
-    best, best_med = None, np.inf
-    for values, vals in by.values():
-        arr = np.asarray(vals)
-        arr = arr[np.isfinite(arr)]
-        if arr.size and sign * float(np.median(arr)) < best_med:
-            best_med = sign * float(np.median(arr))
-            best = {"values": values, "final": {metric: {"median": sign * best_med}}}
-    return best
+class RunningBest:
+    """The best configuration so far, for the progress bar: the plain median over the seeds seen
+    (no bootstrap; it updates at every commit), recomputed only for the configurations a chunk touched."""
+
+    def __init__(self, metric: str):
+        self.metric, self.sign = metric, (-1.0 if METRICS[metric] == "max" else 1.0)
+        self.values: dict[Any, tuple[dict, list[float]]] = {}
+        self.best: Optional[tuple[float, Any]] = None
+
+    def add(self, rows: list[dict]) -> None:
+        touched = set()
+        for r in rows:
+            v = r.get(f"final_{self.metric}")
+            self.values.setdefault(r["config"], (r["values"], []))[1].append(
+                float(v) if isinstance(v, (int, float)) else np.nan)
+            touched.add(r["config"])
+        for c in touched:
+            arr = np.asarray(self.values[c][1])
+            arr = arr[np.isfinite(arr)]
+            if arr.size and (self.best is None or self.sign * float(np.median(arr)) < self.best[0]
+                             or self.best[1] == c):
+                self.best = (self.sign * float(np.median(arr)), c)
+
+    def text(self) -> str:
+        if self.best is None:
+            return "-"
+        med, c = self.best
+        row = {"values": self.values[c][0], "final": {self.metric: {"median": self.sign * med}}}
+        return results.best_text(row, self.metric)
 
 
 def write_results(spec: SweepSpec, folder: SweepFolder, stages: list[dict], tables: list[list[dict]],
@@ -172,16 +184,17 @@ def write_results(spec: SweepSpec, folder: SweepFolder, stages: list[dict], tabl
     keys = spec.swept_keys()
     for r in rows:  # keys set by a stage's winners or the coarse-to-fine fixed values still show
         keys += [k for k in r["values"] if k not in keys]
-    members = results.member_records(rows, keys)
-    configs = results.config_records(tables, keys)
-    folder.write_text("members.csv", results.csv_text(members))
-    folder.write_text("configs.csv", results.csv_text(configs))
-    files = ["members.csv", "configs.csv"]
-    for name, recs in (("members.parquet", members), ("configs.parquet", configs)):
-        data = results.parquet_bytes(recs)
+    texts = {"members": results.members_csv(rows, keys),
+             "configs": results.csv_text(results.config_records(tables, keys))}
+    files = []
+    for name, text in texts.items():
+        folder.write_text(f"{name}.csv", text)
+        files.append(f"{name}.csv")
+    for name, text in texts.items():
+        data = results.parquet_bytes(text)
         if data is not None:
-            folder.write_bytes(name, data)
-            files.append(name)
+            folder.write_bytes(f"{name}.parquet", data)
+            files.append(f"{name}.parquet")
     final = tables[-1] if tables else []
     summary = {
         "schema_version": SCHEMA_VERSION, "experiment": "sweep",
