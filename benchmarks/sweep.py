@@ -25,8 +25,11 @@ are too small to share; see population.py). CPU-time ratios are printed beside w
 4 seeds, ``--steps`` steps) under a small budget, printing the chunk sizes, the budget and the peak
 RSS growth, to show that the sweep stays within the memory bound.
 
+``--backend ray``: the sweep on a local Ray instance with ``--threads`` CPUs (one 1-thread worker per
+CPU, chunks in parallel) instead of this process.
+
 Usage: python benchmarks/sweep.py [--configs 4096] [--seeds 4] [--steps 1000] [--naive 6] [--func-k 1024]
-       [--threads 2] [--budget-mb 4096] [--members N]
+       [--threads 2] [--budget-mb 4096] [--backend local|ray] [--members N]
 """
 from __future__ import annotations
 
@@ -123,10 +126,21 @@ def run_the_sweep(args) -> dict:
     torch.set_num_threads(args.threads)
     grids, _ = grid(args.configs)
     spec = build_spec(build_config(base_raw(args.steps, args.budget_mb, args.threads)), grid=grids, seeds=args.seeds)
+    backend = TimedBackend("cpu")
+    if args.backend == "ray":  # a local Ray instance: one 1-thread worker per core, chunks in parallel
+        from trainlab.sweep.backends import RayBackend
+
+        t0 = time.perf_counter()
+        backend = RayBackend(num_cpus=args.threads)
+        print(f"ray        : local instance with {args.threads} CPUs started in {time.perf_counter() - t0:.1f} s "
+              f"(not counted below); worker CPU time is not in this process's CPU time", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         t0, c0 = time.perf_counter(), time.process_time()
-        s = run_sweep(spec, Path(tmp) / "sweep", TimedBackend("cpu"))
+        s = run_sweep(spec, Path(tmp) / "sweep", backend)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    backend.close()
+    if args.backend == "ray":
+        TimedBackend.wall, TimedBackend.cpu = wall, cpu
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {"summary": s, "wall": wall, "cpu": cpu, "rss": rss, "train_wall": TimedBackend.wall,
             "train_cpu": TimedBackend.cpu, "members": s["members"], "chunks": s["chunks"]["total"]}
@@ -230,6 +244,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--budget-mb", type=int, default=4096)
     ap.add_argument("--members", type=int, default=0, help="run the N-member memory-bound check instead")
+    ap.add_argument("--backend", default="local", choices=["local", "ray"], help="the sweep's backend (ray: a local "
+                    "instance with --threads CPUs, one 1-thread worker each)")
     args = ap.parse_args()
     print(machine_line(), flush=True)
     if args.members:
