@@ -10,8 +10,8 @@ import torch
 from rich.console import Console
 from torch import nn
 
-from trainlab.diagnose.doctor import (exit_code, load_python_target, measure_layer_scales, print_findings,
-                                      print_report, run_doctor)
+from trainlab.diag_cli import load_python_target, print_findings, print_report
+from trainlab.diagnose.doctor import exit_code, measure_layer_scales, run_doctor
 from trainlab.diagnose.findings import codes_of, make_finding
 from trainlab.errors import UsageError
 

@@ -9,8 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainlab.diagnose.lr_find import (DIVERGE_FACTOR, lr_find, lr_schedule, plot_lr_find,
-                                       smooth_losses, suggest_lr, centered_smooth)
+from trainlab.diag_cli import plot_lr_find
+from trainlab.diagnose.lr_find import (DIVERGE_FACTOR, lr_find, lr_schedule, smooth_losses, suggest_lr,
+                                       centered_smooth)
 
 
 @pytest.fixture(autouse=True)

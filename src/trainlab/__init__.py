@@ -2,7 +2,7 @@
 
 Public names only, imported on first use (so ``import trainlab`` and the CLI's usage errors stay
 fast). ``trainlab.watch(model, optimizer=None, n_classes=None)`` attaches the training-health
-diagnostics to any PyTorch model (shared/design.md's contract).
+diagnostics to any PyTorch model (the README's "Diagnostics for any PyTorch model").
 """
 from __future__ import annotations
 

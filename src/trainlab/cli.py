@@ -1,6 +1,6 @@
 """The command line: thin. Parse, call the library, print.
 
-Exit codes (shared/design.md): 0 success; 1 the command ran and found failure; 2 bad usage, config
+Exit codes (README, "Commands"): 0 success; 1 the command ran and found failure; 2 bad usage, config
 or data (one line, no traceback); 130 interrupted.
 """
 from __future__ import annotations

@@ -1,21 +1,30 @@
-"""Typer-free entry points for ``trainlab doctor`` and ``trainlab lr-find``.
+"""The CLI side of the diagnostics: ``trainlab doctor`` and ``trainlab lr-find`` without typer.
 
-The CLI stays thin: it parses arguments and calls ``doctor_main`` / ``lr_find_main``, which
-return the process exit code (shared/design.md: 0 ok, 1 a doctor error or a failed test,
-2 bad usage). The set-up to check comes from one of:
+The library (``trainlab.diagnose``) measures and returns numbers; this module loads what to check,
+renders the results (Rich tables, the LR plot) and maps them to exit codes (0 ok, 1 a doctor
+error or no LR suggestion, 2 bad usage). ``cli.py`` parses the arguments and calls
+``doctor_main`` / ``lr_find_main``. The set-up to check comes from one of:
 
-- ``python="file.py:function"``: the function returns (model, optimizer, batches[, loss_fn]);
+- ``python="file.py:function"``: the function returns (model, optimizer, batches[, loss_fn])
+  (``load_python_target``);
 - ``target`` (a config path) plus ``build``: a callable the CLI passes that turns the config
   into the same tuple (config-based model building lives with the config code);
 - ``built``: the tuple itself, for library use and tests.
 """
 from __future__ import annotations
 
+import importlib.util
+import math
+import sys
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
-from trainlab.diagnose.doctor import default_loss_fn, load_python_target, print_report, run_doctor
-from trainlab.diagnose.lr_find import lr_find, plot_lr_find
+import torch
+from torch import nn
+
+from trainlab.diagnose.doctor import DoctorReport, LossFn, default_loss_fn, run_doctor
+from trainlab.diagnose.findings import Finding
+from trainlab.diagnose.lr_find import DIVERGE_FACTOR, LRFindResult, lr_find
 from trainlab.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
 from trainlab.runs.io import write_json_atomic
 
@@ -36,6 +45,62 @@ def _error(given: Any, message: str) -> None:
         from rich.console import Console
         given = Console(stderr=True, soft_wrap=True)
     given.print(f"[red]error:[/red] {message}")
+
+
+def load_python_target(target: str) -> tuple[nn.Module, torch.optim.Optimizer, Iterable[Any], LossFn | None]:
+    """Import ``FILE.py:FUNCTION`` and call it; returns (model, optimizer, batches, loss_fn).
+
+    FUNCTION takes no arguments and returns (model, optimizer, batches) or (model, optimizer,
+    batches, loss_fn). Every mistake is a ``UsageError`` naming the bad part.
+    """
+    path_s, sep, func_name = target.rpartition(":")
+    if not sep or not path_s or not func_name:
+        raise UsageError(f"--python expects FILE.py:FUNCTION, got {target!r}")
+    path = Path(path_s)
+    if path.suffix != ".py" or not path.is_file():
+        raise UsageError(f"no Python file at {path_s!r} (from {target!r})")
+    spec = importlib.util.spec_from_file_location(f"trainlab_user_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"cannot import {path_s!r}")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        spec.loader.exec_module(module)
+    except SystemExit as e:  # the user's file must not decide trainlab's exit code
+        raise UsageError(f"importing {path_s} called sys.exit({e.code!r}); guard script code with "
+                         f"if __name__ == '__main__':") from None
+    except Exception as e:  # the user's file: report it in one line
+        raise UsageError(f"importing {path_s} failed: {type(e).__name__}: {e}") from e
+    finally:
+        sys.path.remove(str(path.resolve().parent))
+    fn = getattr(module, func_name, None)
+    if not callable(fn):
+        names = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
+                       and getattr(v, "__module__", None) == module.__name__)
+        raise UsageError(f"{path_s} has no function {func_name!r}; functions there: {names}")
+    try:
+        result = fn()
+    except SystemExit as e:
+        raise UsageError(f"{target} called sys.exit({e.code!r}) instead of returning (model, optimizer, "
+                         f"batches[, loss_fn])") from None
+    except Exception as e:
+        raise UsageError(f"{target} raised {type(e).__name__}: {e}") from e
+    if not isinstance(result, (tuple, list)) or len(result) not in (3, 4):
+        raise UsageError(f"{target} must return (model, optimizer, batches[, loss_fn]), got "
+                         f"{type(result).__name__}")
+    model, optimizer, batches = result[:3]
+    loss_fn = result[3] if len(result) == 4 else None
+    if not isinstance(model, nn.Module):
+        raise UsageError(f"{target}: first value must be an nn.Module, got {type(model).__name__}")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise UsageError(f"{target}: second value must be a torch.optim.Optimizer, got "
+                         f"{type(optimizer).__name__}")
+    if not hasattr(batches, "__iter__"):
+        raise UsageError(f"{target}: third value must be an iterable of (inputs, targets), got "
+                         f"{type(batches).__name__}")
+    if loss_fn is not None and not callable(loss_fn):
+        raise UsageError(f"{target}: fourth value must be a loss function, got {type(loss_fn).__name__}")
+    return model, optimizer, batches, loss_fn
 
 
 def resolve_setup(target: str | None = None, python: str | None = None,
@@ -113,3 +178,91 @@ def lr_find_main(target: str | None = None, python: str | None = None, *, build:
         shown = Path(shown_out) if shown_out is not None else out
         console.print(f"wrote {shown / 'lr_find.png'} and {shown / 'lr_find.json'}")
     return EXIT_OK if result.suggestion is not None else EXIT_FAILURE
+
+
+# ---- rendering -------------------------------------------------------------------------------
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
+MAX_ROWS_PER_CODE = 3  # a 20-layer net can raise one code on every layer: show 3, count the rest
+
+
+def print_findings(findings: list[Finding], console: Any = None, title: str = "findings") -> None:
+    """Print findings as a rich table with their fixes; repeated codes are collapsed."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    if not findings:
+        console.print("[green]no findings: nothing looks wrong[/green]")
+        return
+    table = Table(title=title, show_lines=False)
+    for col in ("severity", "code", "layer", "step", "what", "fix"):
+        table.add_column(col, overflow="fold")
+    shown: dict[str, int] = {}
+    for f in findings:
+        shown[f.code] = shown.get(f.code, 0) + 1
+        if shown[f.code] <= MAX_ROWS_PER_CODE:
+            table.add_row(f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]", f.code, f.layer or "",
+                          str(f.step), f.message + (f" (x{f.count})" if f.count > 1 else ""), f.fix)
+    for code, n in shown.items():
+        if n > MAX_ROWS_PER_CODE:
+            table.add_row("", code, "", "", f"... and {n - MAX_ROWS_PER_CODE} more layers", "")
+    console.print(table)
+
+
+def print_report(report: DoctorReport, console: Any = None) -> None:
+    """Print the doctor's measurements (loss at init, inputs, init scales, overfit) and findings."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    exp = f" (expected ln C = {report.expected_init_loss:.3g})" if report.expected_init_loss else ""
+    console.print(f"loss at init: {report.init_loss:.4g}{exp}")
+    if report.input_mean is not None:
+        console.print(f"inputs: mean {report.input_mean:.3g}, std {report.input_std:.3g}")
+    if report.layer_scales:
+        t = Table(title="activation std at init (output of each weight layer)")
+        for col in ("layer", "as given", "Xavier", "He"):
+            t.add_column(col)
+        for s in report.layer_scales:
+            t.add_row(s.name, f"{s.std:.3g}", f"{s.xavier_std:.3g}", f"{s.he_std:.3g}")
+        console.print(t)
+    if report.overfit:
+        o = report.overfit
+        acc = f", accuracy {o.final_acc:.0%}" if o.final_acc is not None else ""
+        verdict = "[green]yes[/green]" if o.reached else "[red]no[/red]"
+        console.print(f"overfit {o.samples} samples: {verdict} after {o.steps} steps (loss "
+                      f"{o.initial_loss:.3g} -> {o.final_loss:.3g}{acc})")
+    console.print(f"training probe: {report.probe_steps} steps with watch()")
+    print_findings(report.findings, console)
+
+
+def plot_lr_find(result: LRFindResult, path: str | Path) -> Path:
+    """Draw loss vs learning rate (log x) with the suggestion marked; writes a PNG."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    finite = [(lr, l) for lr, l in zip(result.lrs, result.losses) if math.isfinite(l)]
+    if finite:
+        ax.plot(*zip(*finite), color="0.75", lw=1, label="loss")
+    sm = [(lr, s) for lr, s in zip(result.lrs, result.smoothed) if math.isfinite(s)]
+    if sm:
+        ax.plot(*zip(*sm), color="C0", lw=2, label="smoothed")
+        low = min([s for _, s in sm] + [l for _, l in finite])
+        top = min(max(s for _, s in sm), DIVERGE_FACTOR * min(s for _, s in sm))
+        if top > low:  # show the useful range, not the divergence
+            ax.set_ylim(low - 0.05 * (top - low), top + 0.1 * (top - low))
+    if result.suggestion is not None:
+        ax.axvline(result.suggestion, color="C3", ls="--", label=f"suggested lr {result.suggestion:.2g}")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("loss")
+    ax.set_title("LR range test")
+    ax.legend(loc="best")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+    return path

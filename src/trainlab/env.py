@@ -1,7 +1,7 @@
 """Where and how a run computes: the device, the CPU threads, and the provenance a summary records.
 
 Every study, ``lab.py`` and the CLI take ``--device auto|cpu|cuda`` and ``--threads N`` through
-these functions, so the contract of shared/design.md holds everywhere in one place.
+these functions, so the README's contract holds everywhere in one place.
 """
 from __future__ import annotations
 

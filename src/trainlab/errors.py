@@ -1,4 +1,4 @@
-"""Errors a user can cause, and the exit codes of shared/design.md.
+"""Errors a user can cause, and the exit codes (README, "Commands").
 
 A ``UsageError`` is a bad config, bad data or bad usage: the CLI prints its one-line message
 (no traceback) and exits 2. Everything else is a bug or a failed run.

@@ -1,4 +1,4 @@
-"""Statistics over seeds, in the JSON form shared/design.md fixes.
+"""Statistics over seeds, in the JSON form the README fixes ("Concepts", "Statistics").
 
 A statistic over seeds is ``{median, lo, hi, n}``: the median over the n finite values and the
 95% percentile-bootstrap interval of that median. Non-finite values are not averaged away: they

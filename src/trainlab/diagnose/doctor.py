@@ -10,18 +10,15 @@ RNG state are left exactly as they were):
    step budget (regression: 1% of the initial loss)? If not, something is broken;
 4. **a short training probe** with ``watch`` attached.
 
-``load_python_target("file.py:function")`` imports a user's file for ``--python``; the function
-returns ``(model, optimizer, batches)`` or ``(model, optimizer, batches, loss_fn)``.
+It returns a ``DoctorReport`` of numbers and findings; loading a user's file (``--python``) and
+printing the report are the CLI's side (``trainlab.diag_cli``).
 """
 from __future__ import annotations
 
 import copy
-import importlib.util
 import itertools
 import math
-import sys
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import torch
@@ -90,7 +87,7 @@ class DoctorReport:
 
 
 def exit_code(findings: Iterable[Finding]) -> int:
-    """1 when any finding is at error level, else 0 (shared/design.md exit codes)."""
+    """1 when any finding is at error level, else 0 (the exit codes in the README, "Commands")."""
     return EXIT_FAILURE if any(f.severity == "error" for f in findings) else EXIT_OK
 
 
@@ -290,114 +287,3 @@ def run_doctor(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Iter
         log.extend(f for f in probe_findings if f.code != "loss_at_init")  # judged above
     report.findings = log.findings()
     return report
-
-
-def load_python_target(target: str) -> tuple[nn.Module, torch.optim.Optimizer, Iterable[Any], LossFn | None]:
-    """Import ``FILE.py:FUNCTION`` and call it; returns (model, optimizer, batches, loss_fn).
-
-    FUNCTION takes no arguments and returns (model, optimizer, batches) or (model, optimizer,
-    batches, loss_fn). Every mistake is a ``UsageError`` naming the bad part.
-    """
-    path_s, sep, func_name = target.rpartition(":")
-    if not sep or not path_s or not func_name:
-        raise UsageError(f"--python expects FILE.py:FUNCTION, got {target!r}")
-    path = Path(path_s)
-    if path.suffix != ".py" or not path.is_file():
-        raise UsageError(f"no Python file at {path_s!r} (from {target!r})")
-    spec = importlib.util.spec_from_file_location(f"trainlab_user_{path.stem}", path)
-    if spec is None or spec.loader is None:
-        raise UsageError(f"cannot import {path_s!r}")
-    module = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(path.resolve().parent))
-    try:
-        spec.loader.exec_module(module)
-    except SystemExit as e:  # the user's file must not decide trainlab's exit code
-        raise UsageError(f"importing {path_s} called sys.exit({e.code!r}); guard script code with "
-                         f"if __name__ == '__main__':") from None
-    except Exception as e:  # the user's file: report it in one line
-        raise UsageError(f"importing {path_s} failed: {type(e).__name__}: {e}") from e
-    finally:
-        sys.path.remove(str(path.resolve().parent))
-    fn = getattr(module, func_name, None)
-    if not callable(fn):
-        names = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
-                       and getattr(v, "__module__", None) == module.__name__)
-        raise UsageError(f"{path_s} has no function {func_name!r}; functions there: {names}")
-    try:
-        result = fn()
-    except SystemExit as e:
-        raise UsageError(f"{target} called sys.exit({e.code!r}) instead of returning (model, optimizer, "
-                         f"batches[, loss_fn])") from None
-    except Exception as e:
-        raise UsageError(f"{target} raised {type(e).__name__}: {e}") from e
-    if not isinstance(result, (tuple, list)) or len(result) not in (3, 4):
-        raise UsageError(f"{target} must return (model, optimizer, batches[, loss_fn]), got "
-                         f"{type(result).__name__}")
-    model, optimizer, batches = result[:3]
-    loss_fn = result[3] if len(result) == 4 else None
-    if not isinstance(model, nn.Module):
-        raise UsageError(f"{target}: first value must be an nn.Module, got {type(model).__name__}")
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise UsageError(f"{target}: second value must be a torch.optim.Optimizer, got "
-                         f"{type(optimizer).__name__}")
-    if not hasattr(batches, "__iter__"):
-        raise UsageError(f"{target}: third value must be an iterable of (inputs, targets), got "
-                         f"{type(batches).__name__}")
-    if loss_fn is not None and not callable(loss_fn):
-        raise UsageError(f"{target}: fourth value must be a loss function, got {type(loss_fn).__name__}")
-    return model, optimizer, batches, loss_fn
-
-
-SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
-MAX_ROWS_PER_CODE = 3  # a 20-layer net can raise one code on every layer: show 3, count the rest
-
-
-def print_findings(findings: list[Finding], console: Any = None, title: str = "findings") -> None:
-    """Print findings as a rich table with their fixes; repeated codes are collapsed."""
-    from rich.console import Console
-    from rich.table import Table
-
-    console = console or Console()
-    if not findings:
-        console.print("[green]no findings: nothing looks wrong[/green]")
-        return
-    table = Table(title=title, show_lines=False)
-    for col in ("severity", "code", "layer", "step", "what", "fix"):
-        table.add_column(col, overflow="fold")
-    shown: dict[str, int] = {}
-    for f in findings:
-        shown[f.code] = shown.get(f.code, 0) + 1
-        if shown[f.code] <= MAX_ROWS_PER_CODE:
-            table.add_row(f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]", f.code, f.layer or "",
-                          str(f.step), f.message + (f" (x{f.count})" if f.count > 1 else ""), f.fix)
-    for code, n in shown.items():
-        if n > MAX_ROWS_PER_CODE:
-            table.add_row("", code, "", "", f"... and {n - MAX_ROWS_PER_CODE} more layers", "")
-    console.print(table)
-
-
-def print_report(report: DoctorReport, console: Any = None) -> None:
-    """Print the doctor's measurements (loss at init, inputs, init scales, overfit) and findings."""
-    from rich.console import Console
-    from rich.table import Table
-
-    console = console or Console()
-    exp = f" (expected ln C = {report.expected_init_loss:.3g})" if report.expected_init_loss else ""
-    console.print(f"loss at init: {report.init_loss:.4g}{exp}")
-    if report.input_mean is not None:
-        console.print(f"inputs: mean {report.input_mean:.3g}, std {report.input_std:.3g}")
-    if report.layer_scales:
-        t = Table(title="activation std at init (output of each weight layer)")
-        for col in ("layer", "as given", "Xavier", "He"):
-            t.add_column(col)
-        for s in report.layer_scales:
-            t.add_row(s.name, f"{s.std:.3g}", f"{s.xavier_std:.3g}", f"{s.he_std:.3g}")
-        console.print(t)
-    if report.overfit:
-        o = report.overfit
-        acc = f", accuracy {o.final_acc:.0%}" if o.final_acc is not None else ""
-        verdict = "[green]yes[/green]" if o.reached else "[red]no[/red]"
-        console.print(f"overfit {o.samples} samples: {verdict} after {o.steps} steps (loss "
-                      f"{o.initial_loss:.3g} -> {o.final_loss:.3g}{acc})")
-    console.print(f"training probe: {report.probe_steps} steps with watch()")
-    print_findings(report.findings, console)

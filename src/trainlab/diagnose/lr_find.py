@@ -13,13 +13,14 @@ modes of LR finders are handled:
   (momentum buffers, Adam moments, the param groups' lr) and the RNG state (CPU, and the
   model's CUDA devices) are copied
   before and restored after, so training afterwards is exactly as if the test never ran.
+
+It returns an ``LRFindResult`` of numbers; ``trainlab.diag_cli.plot_lr_find`` draws it.
 """
 from __future__ import annotations
 
 import copy
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from statistics import median
 from typing import Any, Callable, Iterable, Iterator
 
@@ -180,35 +181,3 @@ def lr_find(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterabl
         model.train(was_training)
     suggestion, reason = suggest_lr(lrs, centered_smooth(losses))
     return LRFindResult(lrs, losses, smoothed, suggestion, reason)
-
-
-def plot_lr_find(result: LRFindResult, path: str | Path) -> Path:
-    """Draw loss vs learning rate (log x) with the suggestion marked; writes a PNG."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6, 4), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    finite = [(lr, l) for lr, l in zip(result.lrs, result.losses) if math.isfinite(l)]
-    if finite:
-        ax.plot(*zip(*finite), color="0.75", lw=1, label="loss")
-    sm = [(lr, s) for lr, s in zip(result.lrs, result.smoothed) if math.isfinite(s)]
-    if sm:
-        ax.plot(*zip(*sm), color="C0", lw=2, label="smoothed")
-        low = min([s for _, s in sm] + [l for _, l in finite])
-        top = min(max(s for _, s in sm), DIVERGE_FACTOR * min(s for _, s in sm))
-        if top > low:  # show the useful range, not the divergence
-            ax.set_ylim(low - 0.05 * (top - low), top + 0.1 * (top - low))
-    if result.suggestion is not None:
-        ax.axvline(result.suggestion, color="C3", ls="--", label=f"suggested lr {result.suggestion:.2g}")
-    ax.set_xscale("log")
-    ax.set_xlabel("learning rate")
-    ax.set_ylabel("loss")
-    ax.set_title("LR range test")
-    ax.legend(loc="best")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
-    return path
