@@ -117,6 +117,7 @@ def train(
 
 def _train_into(cfg, folder: Path, members, quiet: bool, tensorboard: bool) -> dict:
     """Train, draw the figures and write the report into ``folder``; returns the summary."""
+    from trainlab.per_config import add_config_table
     from trainlab.report.figures import render_train_figures
     from trainlab.report.html import write_report
     from trainlab.runner import run_config
@@ -126,18 +127,56 @@ def _train_into(cfg, folder: Path, members, quiet: bool, tensorboard: bool) -> d
         run_config(cfg, folder, console=err_console, progress=bar_callback(bar, task), tensorboard=tensorboard,
                    members=members)
     s = render_train_figures(folder)
+    s = add_config_table(folder)
     write_report(folder)
     return s
 
 
+def _short_value(v) -> str:
+    """A swept value for a table cell: floats to 4 significant digits, lists as JSON."""
+    from trainlab.per_config import value_text
+
+    return f"{v:.4g}" if isinstance(v, float) else str(value_text(v))
+
+
+def configs_table(rows: list[dict], metric: str, title: str, limit: int = 20) -> Table:
+    """Configurations best first: values, each final metric as median [95% CI] over seeds, the paired
+    difference from the best and whether its interval includes 0 (a tie)."""
+    keys = list(rows[0]["values"]) if rows else []
+    partner = metric.replace("loss", "acc") if metric.endswith("loss") else metric.replace("acc", "loss")
+    metrics = [m for m in (metric, partner) if rows and m in rows[0]["final"]]
+    table = Table(title=title + (f" (best {limit} of {len(rows)})" if len(rows) > limit else ""))
+    for col in ("#", *keys, *metrics, f"{metric} vs best", "tie"):
+        table.add_column(col)
+    for r in rows[:limit]:
+        vb = r.get("vs_best")
+        tie = {True: "[yellow]tie[/yellow]", False: "", None: "[green]best[/green]" if r["best"] else "n/a"}[r["tie"]]
+        table.add_row(str(r["rank"]), *(Text(_short_value(r["values"].get(k))) for k in keys),
+                      *(_fmt(r["final"][m], pct=m.endswith("acc")) for m in metrics),
+                      "" if vb is None else f"{vb['median']:+.3g} [{vb['lo']:+.3g}, {vb['hi']:+.3g}]"
+                      if vb.get("median") is not None else "n/a", tie)
+    return table
+
+
 def _print_train_summary(cfg, s: dict, out: Path) -> None:
-    table = Table(title=f"{cfg.run.name}: {s['members']} members, median [95% CI] over members")
-    table.add_column("metric")
-    table.add_column("final")
-    for key, stat in s["final"].items():
-        table.add_row(key, _fmt(stat, pct=key.endswith("acc")))
-    table.add_row("loss at init", _fmt(s["loss_at_init"]) + f"  (ln C = {s['ln_n_classes']:.3f})")
-    console.print(table)
+    configs = s.get("configs") or []
+    if len(configs) > 1:  # a grid: one row per configuration, never one median over all of them
+        n_seeds = max(len(r["members"]) for r in configs)
+        console.print(configs_table(configs, s["rank_metric"], f"{cfg.run.name}: {len(configs)} configurations x "
+                                    f"{n_seeds} seed(s), median [95% CI] over seeds, best first by {s['rank_metric']}"))
+        n_ties = sum(1 for r in configs if r.get("tie"))
+        if n_ties:
+            console.print(f"{n_ties} configuration(s) tie with the best: the 95% interval of their paired "
+                          f"difference (per seed) includes 0")
+        console.print(f"loss at init over all members: {_fmt(s['loss_at_init'])}  (ln C = {s['ln_n_classes']:.3f})")
+    else:
+        table = Table(title=f"{cfg.run.name}: {s['members']} members, median [95% CI] over members")
+        table.add_column("metric")
+        table.add_column("final")
+        for key, stat in s["final"].items():
+            table.add_row(key, _fmt(stat, pct=key.endswith("acc")))
+        table.add_row("loss at init", _fmt(s["loss_at_init"]) + f"  (ln C = {s['ln_n_classes']:.3f})")
+        console.print(table)
     for f in s["frozen"]:
         console.print(f"[yellow]member {f['member']} frozen: {f['message']}[/yellow]")
     for stop in s["stops"]:
@@ -200,6 +239,104 @@ def lab(
         console.print(f"report: {out / 'report.html'}")
     if any(o.status == "failed" for o in outcomes):
         raise typer.Exit(1)
+
+
+@app.command()
+def sweep(
+    config: Path = typer.Argument(..., help="YAML config file: the base of every configuration"),
+    overrides: Optional[List[str]] = typer.Argument(None, help="dotted overrides, e.g. train.steps=500"),
+    out: Optional[Path] = typer.Option(None, "--out", help="sweep folder (default runs/sweep-<timestamp>); the same command resumes it"),
+    grid: Optional[List[str]] = typer.Option(None, "--grid", help="key=v1,v2,... or key=logspace(a,b,n) / linspace(a,b,n); repeatable"),
+    random: Optional[List[str]] = typer.Option(None, "--random", help="key=loguniform(a,b), uniform(a,b), intuniform(a,b) or choice(v1,v2,...); repeatable"),
+    trials: Optional[int] = typer.Option(None, "--trials", min=1, help="configurations to draw (--random) or trials to run (--search)"),
+    seeds: Optional[int] = typer.Option(None, "--seeds", min=1, help="seeds per configuration (default: the config's population.seeds)"),
+    metric: str = typer.Option("val_loss", "--metric", help="rank by the median over seeds of this final metric: val_loss, val_acc, train_loss, train_acc"),
+    max_memory: Optional[int] = typer.Option(None, "--max-memory", min=1, help="MB: sets run.memory_budget_mb, the bound each chunk is sized to"),
+    coarse_to_fine: Optional[str] = typer.Option(None, "--coarse-to-fine", help="KEY: its --grid range at a tenth of the steps, then 12 log-spaced points around the best at full steps"),
+    stages: Optional[str] = typer.Option(None, "--stages", help='"k=...; k2=... k3=...; ...": one grid per stage, each winner fixed for the next'),
+    search: Optional[str] = typer.Option(None, "--search", help="an Optuna sampler: tpe, random, cmaes, qmc, gp, nsga2 (or a class name)"),
+    batch: int = typer.Option(16, "--batch", min=1, help="Optuna trials asked and trained as one population"),
+    storage: Optional[str] = typer.Option(None, "--storage", help="Optuna storage URL (default sqlite:///DIR/optuna.db)"),
+    study_name: Optional[str] = typer.Option(None, "--study-name", help="Optuna study name (default trainlab-<run.name>)"),
+    pruner: Optional[str] = typer.Option(None, "--pruner", help="Optuna pruner: median, hyperband, successive_halving, percentile"),
+    backend: str = typer.Option("local", "--backend", help="local (this process) or ray (chunks as Ray tasks)"),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (default: start a local Ray instance)"),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+    force: bool = typer.Option(False, "--force", help="start --out over when it holds a different sweep, or write into a folder trainlab did not make"),
+) -> None:
+    """Train many configurations as populations, chunked under a memory bound, resumable.
+
+    Each finished chunk is committed at once; after Ctrl-C (exit 130) or kill -9, the same command
+    resumes and never trains a committed chunk again. Writes members.csv, configs.csv (Parquet
+    copies with pyarrow), summary.json and report.html.
+    """
+    from trainlab.config import load_config
+    from trainlab.runs.outdir import claim_out
+    from trainlab.sweep.backends import make_backend
+    from trainlab.sweep.progress import SweepProgress
+    from trainlab.sweep.run import estimate_work, run_sweep
+    from trainlab.sweep.spec import build_spec
+
+    ov = list(overrides or [])
+    ov.append(f"run.device={_check_device(device)}")
+    if threads is not None:
+        ov.append(f"run.threads={threads}")
+    if max_memory is not None:
+        ov.append(f"run.memory_budget_mb={max_memory}")
+    if backend not in ("local", "ray"):
+        raise UsageError(f"--backend must be local or ray, got {backend!r}")
+    if address and backend != "ray":
+        raise UsageError("--address needs --backend ray")
+    if pruner and backend == "ray":
+        raise UsageError("--pruner needs --backend local (trials report to the study while they train)")
+    cfg = load_config(config, ov)
+    spec = build_spec(cfg, grid, random, trials, seeds, metric, stages, coarse_to_fine, search, batch, storage,
+                      study_name, pruner)
+    out = out or default_out("sweep")
+    with claim_out(out, "sweep", force=force, console=err_console):
+        from trainlab.env import pick_device
+
+        be = make_backend(backend, address, device="cpu" if backend == "ray" else str(pick_device(cfg.run.device)))
+        try:
+            with SweepProgress(estimate_work(spec), quiet=quiet, console=err_console) as prog:
+                s = run_sweep(spec, out, be, force=force, progress=prog, console=err_console)
+        except KeyboardInterrupt:
+            err_console.print(f"interrupted: the committed chunks are kept in {out}; run the same command to resume",
+                              highlight=False)
+            raise typer.Exit(EXIT_INTERRUPTED_REPORTED)
+        finally:
+            be.close()
+        from trainlab.report.sweep_page import render_sweep
+
+        report_path = render_sweep(out)
+    _print_sweep_summary(s, out, report_path)
+
+
+def _print_sweep_summary(s: dict, out: Path, report_path: Path) -> None:
+    metric = s["metric"]
+    if len(s["stages"]) > 1:
+        table = Table(title=f"stages: each winner fixed for the next (median [95% CI] of {metric} over seeds)")
+        for col in ("stage", "steps", "configs", "winner", metric, "ties"):
+            table.add_column(col)
+        for st in s["stages"]:
+            w = st.get("winner") or {}
+            vals = ", ".join(f"{k}={_short_value(v)}" for k, v in (w.get("values") or {}).items())
+            table.add_row(Text(st["title"] or st["name"]), str(st["steps"]), str(st["configs"]), Text(vals),
+                          _fmt((w.get("final") or {}).get(metric, {}), pct=metric.endswith("acc")), str(st["ties"]))
+        console.print(table)
+    best = [dict(b, best=b["rank"] == 1) for b in s["best"]]
+    if best:
+        console.print(configs_table(best, metric, f"best configurations ({s['configs']} configurations x "
+                                    f"{len(s['seeds'])} seed(s); median [95% CI] over seeds)", limit=10))
+    ch = s["chunks"]
+    console.print(f"{s['members']} members in {ch['total']} chunks ({ch['trained']} trained now, {ch['reused']} "
+                  f"already committed); backend {s['backend']}; {s['seconds']:.1f} s")
+    if s.get("optuna"):
+        o = s["optuna"]
+        console.print(f"Optuna study {o['study_name']!r} in {o['storage']}: {o['trials']}", highlight=False)
+    console.print(f"sweep folder: {out}  (configs.csv, members.csv; report: {report_path})")
 
 
 @app.command()

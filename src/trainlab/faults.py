@@ -4,7 +4,9 @@
 this point. Then it prints ``trainlab: paused at NAME`` to stderr and waits until the file named
 by ``TRAINLAB_PAUSE_FILE`` exists (or 120 s pass), so a test can send SIGINT or SIGKILL at exactly
 that moment, or release the process by creating the file. Points: ``training`` (``fit``, after
-the evaluation at step 0), ``writing`` (a finished folder, just before it is put in place).
+the evaluation at step 0), ``writing`` (a finished folder, just before it is put in place),
+``sweep_committed`` (a sweep chunk was just committed), ``sweep_stage`` (a sweep stage starts).
+``NAME#N`` pauses at the N-th time the process reaches NAME (``training#3``: the third ``fit``).
 """
 from __future__ import annotations
 
@@ -17,8 +19,15 @@ ENV_FILE = "TRAINLAB_PAUSE_FILE"
 MAX_WAIT_S = 120.0
 
 
+_reached: dict[str, int] = {}
+
+
 def pause_point(name: str) -> None:
-    if os.environ.get(ENV_POINT) != name:
+    want = os.environ.get(ENV_POINT)
+    if not want or want.split("#")[0] != name:
+        return
+    _reached[name] = _reached.get(name, 0) + 1
+    if "#" in want and want.split("#", 1)[1].strip() != str(_reached[name]):
         return
     sys.stderr.write(f"trainlab: paused at {name}\n")
     sys.stderr.flush()

@@ -41,7 +41,7 @@ def keep_freed_memory() -> bool:
 
 
 ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(TRIM_THRESHOLD)}
-LONG_COMMANDS = ("lab", "train")  # worth a second interpreter start-up (~1 s)
+LONG_COMMANDS = ("lab", "train", "sweep")  # worth a second interpreter start-up (~1 s)
 
 
 def reexec_with_env(argv: list[str]) -> None:

@@ -20,6 +20,7 @@ from trainlab.loop import FitResult, TrainSpec, fit
 from trainlab.members import Member, MemberTable, resolve_members
 from trainlab.nn.population import MemberInit, PopulationMLP
 from trainlab.optim import PopulationOptimizer
+from trainlab.per_config import config_rows, default_metric, write_configs_csv
 from trainlab.runs.store import write_run
 from trainlab.schedules import make_schedule
 from trainlab.stats import summarize
@@ -203,6 +204,7 @@ def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
         member_rows.append({"id": m.id, "seed": m.seed, "values": m.values, "frozen": frozen.get(m.id),
                             **{f"final_{k}": float(v[j]) for k, v in last.items()},
                             "loss_at_init": float(arrays["train_loss"][0, j])})
+    rank_metric = default_metric(member_rows)
     summary = {
         "experiment": "train",
         "name": cfg.run.name,
@@ -212,6 +214,8 @@ def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
         "data_notes": list(dataset.notes),
         "final": {k: summarize(v) for k, v in last.items()},
         "loss_at_init": summarize(arrays["train_loss"][0]),
+        "rank_metric": rank_metric,
+        "configs": config_rows(member_rows, rank_metric),  # per configuration over its seeds, best first
         "ln_n_classes": math.log(dataset.n_classes),
         "stops": [f.stop.to_json() for f in fits],
         "frozen": [{"member": mid} | info for mid, info in sorted(frozen.items())],
@@ -220,6 +224,7 @@ def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
         "provenance": provenance(device),
     }
     if out is not None:
+        write_configs_csv(Path(out), summary["configs"])
         write_run(Path(out), to_yaml(cfg), arrays, member_rows, summary,
                   model.state_dict() if cfg.run.save_weights else None)
     return RunResult(model, members, arrays, fits, summary, dataset)
