@@ -19,31 +19,37 @@ import pytest  # noqa: E402
 
 from trainlab.experiments import registry  # noqa: E402
 from trainlab.experiments.registry import Study, StudyOptions  # noqa: E402
+from trainlab.experiments.settings import StudySettings  # noqa: E402
 from trainlab.lab import run_lab  # noqa: E402
+from trainlab.report.figures import Figure  # noqa: E402
 from trainlab.report.html import write_report  # noqa: E402
-from trainlab.runs.io import atomic_dir, write_json_atomic  # noqa: E402
 
 from browser import inspect, unavailable  # noqa: E402
 
 CALLS: list[str] = []
 
 
-def _ok_study(out: Path, opts: StudyOptions) -> dict:
+def _ok_study(settings: StudySettings, sr) -> dict:
     CALLS.append("ok")
-    with atomic_dir(out) as d:
-        fig, ax = plt.subplots()
-        ax.plot([0, 1], [1, 0])
-        fig.savefig(d / "line.png")
-        plt.close(fig)
-        summary = {"experiment": "fake_ok", "schema_version": 1, "title": "Fake <ok> study",
-                   "observations": ["a <b>bold</b> claim & more"], "figures": [{"file": "line.png", "caption": "a line"}],
-                   "tables": [{"title": "t", "columns": ["x", "y"], "rows": [["<i>", {"median": 0.5, "lo": 0.4, "hi": 0.6, "n": 8}]]}],
-                   "provenance": {"note": "<script>alert(1)</script>"}}
-        write_json_atomic(d / "summary.json", summary)
-    return summary
+    sr.provenance["note"] = "<script>alert(1)</script>"
+    return {}
 
 
-def _bad_study(out: Path, opts: StudyOptions) -> dict:
+def _line(run):
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    return fig
+
+
+OK_WORDS = {
+    "observations": lambda run: ["a <b>bold</b> claim & more"],
+    "tables": lambda run: [{"title": "t", "columns": ["x", "y"],
+                            "rows": [["<i>", {"median": 0.5, "lo": 0.4, "hi": 0.6, "n": 8}]]}],
+    "figures": (Figure("line.png", _line, "a line"),),
+}
+
+
+def _bad_study(settings: StudySettings, sr) -> dict:
     CALLS.append("bad")
     raise RuntimeError("deliberate failure <x>")
 
@@ -51,8 +57,10 @@ def _bad_study(out: Path, opts: StudyOptions) -> dict:
 @pytest.fixture
 def fake_registry(monkeypatch, tmp_path):
     studies = {
-        "fake_ok": Study("fake_ok", "Fake ok", _ok_study, "lab.schema.json", lambda s: "fine", order=1),
-        "fake_bad": Study("fake_bad", "Fake bad", _bad_study, "lab.schema.json", lambda s: "", order=2),
+        "fake_ok": Study("fake_ok", "Fake ok", StudySettings, _ok_study, lambda s: "fine", schema="lab.schema.json",
+                         order=1, **OK_WORDS),
+        "fake_bad": Study("fake_bad", "Fake bad", StudySettings, _bad_study, lambda s: "", schema="lab.schema.json",
+                          order=2),
     }
     monkeypatch.setattr(registry, "STUDIES", studies)
     monkeypatch.setattr("trainlab.lab.load_all", lambda: None)

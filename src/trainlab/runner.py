@@ -158,11 +158,13 @@ def _merge_histories(fits: list[FitResult]) -> dict[str, np.ndarray]:
 
 
 def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
-               progress: Optional[Callable[..., None]] = None, tensorboard: bool = False) -> RunResult:
+               progress: Optional[Callable[..., None]] = None, tensorboard: bool = False,
+               finish: Optional[Callable[[Path, dict, dict], dict]] = None) -> RunResult:
     """Run a config end to end and, when ``out`` is given, write its run folder.
 
     ``train.early_stopping`` adds per-member early stopping; ``tensorboard`` writes event files
-    into ``out/tensorboard``.
+    into ``out/tensorboard``. ``finish(out, summary, arrays)`` completes the summary before the
+    folder is written (the CLI draws the figures there and adds their words): written once.
     """
     set_threads(cfg.run.threads)
     device = pick_device(cfg.run.device)
@@ -221,6 +223,8 @@ def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
         "seconds": time.perf_counter() - t0,
         "provenance": provenance(device),
     }
+    if out is not None and finish is not None:
+        summary = finish(Path(out), summary, arrays)
     if out is not None:
         write_run(Path(out), to_yaml(cfg), arrays, member_rows, summary,
                   model.state_dict() if cfg.run.save_weights else None)
