@@ -5,6 +5,7 @@ run in a second; the end-to-end test runs the real `lab all --quick` once and sh
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -138,6 +139,22 @@ def test_report_rebuild_reproduces_numbers(quick_lab, tmp_path):
     (copy / "report.html").unlink()
     write_report(copy)
     assert (copy / "report.html").read_text() == (quick_lab / "report.html").read_text()
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    """sha256 of every file in ``folder`` (recursively) except the report pages."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "report.html"}
+
+
+def test_report_writes_report_html_and_nothing_else(quick_lab, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(quick_lab, copy)
+    before = _digests(copy)
+    assert len(before) > 20  # every study's summary, settings, data and figures
+    for folder in [copy] + [copy / s for s in ("shallow", "deep", "dropout")]:
+        write_report(folder)
+    assert _digests(copy) == before
 
 
 def test_report_in_real_browser(quick_lab, tmp_path):
