@@ -19,7 +19,7 @@ from trainlab.env import provenance
 from trainlab.errors import UsageError
 from trainlab.experiments import load_all
 from trainlab.experiments.registry import STUDIES, Study, StudyOptions, ordered
-from trainlab.experiments.study import resolve_settings, run_study
+from trainlab.experiments.study import settings_for, run_study
 from trainlab.report.html import write_report
 from trainlab.runs.io import make_dir, mark_made, read_json, write_json_atomic
 from trainlab.runs.schema import validate_summary
@@ -97,7 +97,7 @@ def parse_overrides(which: str, items: list[str], implied: tuple[tuple[str, Opti
 def check_settings(which: str, opts: StudyOptions) -> None:
     """Resolve every selected study's settings now: a bad override exits 2 before any work."""
     for study in selected(which):
-        resolve_settings(study, opts)
+        settings_for(study, opts)
 
 
 def finished(folder: Path, name: str) -> bool:

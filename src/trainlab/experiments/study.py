@@ -141,14 +141,14 @@ def torch_threads(n: Optional[int]) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def resolve_settings(study: Study, opts: StudyOptions) -> StudySettings:
+def settings_for(study: Study, opts: StudyOptions) -> StudySettings:
     """The study's settings for these options; a bad override is a ``UsageError``."""
     return study.settings.resolve(opts.quick, opts.overrides_for(study.name))
 
 
 def run_study(study: Study, folder: Path, opts: StudyOptions) -> dict:
     """Run ``study`` into ``folder`` (atomically) and return its summary, as written."""
-    settings = resolve_settings(study, opts)
+    settings = settings_for(study, opts)
     threads = opts.threads if opts.threads is not None else study.threads
     device = pick_device(opts.device)
     seen = interrupts.count()
