@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import numpy as np
 import torch
@@ -26,14 +26,12 @@ from trainlab.experiments.shallow import summary
 from trainlab.experiments.shallow.populations import ACTIVATION, CENTER, DEAD_BIAS, HIDDEN, PopulationPlan, plan
 from trainlab.experiments.shallow.regimes import classify, features
 from trainlab.experiments.shallow.settings import SIGMA_REF, ShallowSettings
-from trainlab.experiments.study import StudyRun
+from trainlab.experiments.study import Advance, StudyRun
 from trainlab.loop import FitState, evaluate
 from trainlab.nn.population import PopulationMLP
 from trainlab.runner import build_population, load_data, run_population
 from trainlab.runs.io import write_json_atomic
 from trainlab.runs.store import save_weights
-
-Progress = Callable[..., None]
 
 
 @dataclass
@@ -108,7 +106,7 @@ def _merge_probes(probes: list[HeldOutProbe]) -> dict[int, dict[str, np.ndarray]
 
 
 def train_plan(p: PopulationPlan, n_curve: int, device: torch.device,
-               progress: Optional[Progress] = None) -> TrainedPopulation:
+               progress: Optional[Advance] = None) -> TrainedPopulation:
     """Train ``p`` and measure its members (curves, final val metrics, dead units, regimes)."""
     t0 = time.perf_counter()
     ds = load_data(p.cfg.data, p.cfg.run.seed)
