@@ -157,6 +157,19 @@ def test_report_writes_report_html_and_nothing_else(quick_lab, tmp_path):
     assert _digests(copy) == before
 
 
+def test_words_are_rebuilt_from_the_folder_alone(quick_lab):
+    from trainlab.experiments.registry import STUDIES
+    from trainlab.report.folder import RunData
+
+    for name in ("shallow", "deep", "dropout"):
+        run = RunData.load(quick_lab / name)
+        study = STUDIES[name]
+        assert study.observations(run) == run.summary["observations"], name  # no figure was skipped
+        assert study.tables(run) == run.summary["tables"], name
+        assert study.key_findings(run) == run.summary["key_findings"] and 3 <= len(run.summary["key_findings"]) <= 5
+        assert run.summary["key_figures"] and set(run.summary["key_figures"]) <= {f["file"] for f in run.summary["figures"]}
+
+
 def test_report_in_real_browser(quick_lab, tmp_path):
     why = unavailable()
     if why:

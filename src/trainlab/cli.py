@@ -32,6 +32,7 @@ def _root() -> None:
 EXIT_INTERRUPTED_REPORTED = -130  # internal: 130, and the command has said so itself
 DEVICE_HELP = "auto (CUDA when available), cpu or cuda"
 THREADS_HELP = "torch CPU threads, >= 1 (default: torch's choice)"
+LAB_THREADS_HELP = "torch CPU threads, >= 1 (default: each study's own: 1 for shallow, torch's choice otherwise)"
 
 
 def default_out(name: str) -> Path:
@@ -143,7 +144,7 @@ def lab(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="folder with IDX files (else $TRAINLAB_DATA)"),
     test: bool = typer.Option(False, "--test", help="dropout study: also evaluate on the untouched test split"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help=LAB_THREADS_HELP),
     quiet: bool = typer.Option(False, "--quiet", help="no progress output"),
     tensorboard: bool = typer.Option(False, "--tensorboard", help="also write each study's per-member curves as TensorBoard scalars (DIR/<study>/tensorboard)"),
 ) -> None:

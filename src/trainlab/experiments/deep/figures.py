@@ -177,9 +177,17 @@ def _setup(run: RunData, name: str) -> dict:
     return next(s for s in run.summary["setups"] if s["name"] == name)
 
 
-def _shape(run: RunData, name: str) -> str:
-    setup = _setup(run, name)
-    return f"{setup['depth']} x {setup['width']} ({name})"
+def _grid(key: str, theory: Optional[str], ylabel: str):
+    """Draw ``key`` per layer for the set-up named by the figure's key."""
+    return lambda run, name: _layer_grid(_setup(run, name), key, theory, ylabel)
+
+
+def _about(text: str, named: bool = True):
+    """A caption that starts with the set-up's shape: ``"20 x 100 (lab): " + text``."""
+    def caption(run: RunData, name: str) -> str:
+        setup = _setup(run, name)
+        return f"{setup['depth']} x {setup['width']}{f' ({name})' if named else ''}{text}"
+    return caption
 
 
 def _he_caption(run: RunData) -> str:
@@ -189,24 +197,22 @@ def _he_caption(run: RunData) -> str:
 
 
 PER_SETUP = (
-    Figure("{key}_act_std.png", lambda run, k: _layer_grid(_setup(run, k), "act_std", "predicted_act_std", "activation std"),
-           lambda run, k: f"{_shape(run, k)}: activation std per layer, one line per init, variance-propagation theory "
-                          "dashed. Down triangles on the bottom edge: exactly 0 (vanished); up triangles / crosses on the "
-                          "top edge: inf / NaN."),
-    Figure("{key}_grad_std.png", lambda run, k: _layer_grid(_setup(run, k), "grad_std", None, "weight-gradient std"),
-           lambda run, k: f"{_shape(run, k)}: std of dLoss/dW per layer (cross-entropy on the output), one line per "
-                          "init; edge markers as in the activation figure. No theory line: the theory here is for the "
-                          "forward pass."),
-    Figure("{key}_theory_ratio.png", lambda run, k: _layer_grid(_setup(run, k), "ratio", None, "measured / predicted Var[z]"),
-           lambda run, k: f"{_shape(run, k)}: measured / predicted pre-activation variance per layer (1 = theory exact); "
-                          "LSUV has no prediction (calibrated on data)."),
-    Figure("{key}_heatmap.png", lambda run, k: _heatmap(_setup(run, k)),
-           lambda run, k: f"{_shape(run, k)}: activation std at the last layer for every init x activation (log "
-                          "colour); grey cells name 0, inf or NaN."),
-    Figure("{key}_trainability.png", lambda run, k: _trainability(_setup(run, k)),
-           lambda run, k: f"{_setup(run, k)['depth']} x {_setup(run, k)['width']} trained on circles: median training "
-                          "accuracy at the end of the budget over seeds, and median steps to 90% ('-': never).",
-           when=lambda run, k: bool(_setup(run, k).get("training"))),
+    Figure("{key}_act_std.png", _grid("act_std", "predicted_act_std", "activation std"),
+           _about(": activation std per layer, one line per init, variance-propagation theory dashed. Down triangles "
+                  "on the bottom edge: exactly 0 (vanished); up triangles / crosses on the top edge: inf / NaN.")),
+    Figure("{key}_grad_std.png", _grid("grad_std", None, "weight-gradient std"),
+           _about(": std of dLoss/dW per layer (cross-entropy on the output), one line per init; edge markers as in "
+                  "the activation figure. No theory line: the theory here is for the forward pass.")),
+    Figure("{key}_theory_ratio.png", _grid("ratio", None, "measured / predicted Var[z]"),
+           _about(": measured / predicted pre-activation variance per layer (1 = theory exact); LSUV has no "
+                  "prediction (calibrated on data).")),
+    Figure("{key}_heatmap.png", lambda run, name: _heatmap(_setup(run, name)),
+           _about(": activation std at the last layer for every init x activation (log colour); grey cells name 0, "
+                  "inf or NaN.")),
+    Figure("{key}_trainability.png", lambda run, name: _trainability(_setup(run, name)),
+           _about(" trained on circles: median training accuracy at the end of the budget over seeds, and median "
+                  "steps to 90% ('-': never).", named=False),
+           when=lambda run, name: bool(_setup(run, name).get("training"))),
 )
 FIGURES = (
     PerKey(lambda run: [s["name"] for s in run.summary.get("setups", [])], PER_SETUP),

@@ -170,18 +170,27 @@ def key_findings(run: RunData) -> list[str]:
     """The 3-5 sentences the report leads with: N(0, 1) vs He through depth, theory, training, He's claim."""
     s = run.summary
     deepest = max(s["setups"], key=lambda st: st["depth"])
-    shape = f"{deepest['depth']}x{deepest['width']}"
     out = []
     naive, he = _pair(deepest, "N(0,1)", "relu"), _pair(deepest, "he_normal", "relu")
     if naive is not None and he is not None:
-        out.append(f"At {shape}, N(0, 1) + ReLU ends with activation std {_last_std(naive)} at the last layer, while "
-                   f"He + ReLU keeps it at {fmt(last_over_first(he['act_std']))}x the first layer's.")
+        last = naive["act_std"][-1]
+        ends = ("is not finite at the last layer: it overflowed float32" if last is None
+                else f"ends at {fmt(last)} at the last layer")
+        out.append(f"At {deepest['depth']}x{deepest['width']}, the activation std of N(0, 1) + ReLU {ends}, while He + "
+                   f"ReLU keeps it at {fmt(last_over_first(he['act_std']))}x the first layer's.")
+    theory = _theory_sentence(deepest)
+    if theory:
+        out.append(theory[0].upper() + theory[1:] + ".")
     for setup in s["setups"]:
-        theory = _theory_sentence(setup)
-        if theory and setup is deepest:
-            out.append(theory[0].upper() + theory[1:] + ".")
-    for setup in s["setups"]:
-        if setup.get("training"):
-            out.append(_train_sentence(setup, setup["training"]) + ".")
-    out += [v[0].upper() + v[1:] + "." for v in _he_sentences(s["he_claim"])[:2]]
+        tr = setup.get("training")
+        if tr:
+            pairs = [p for p in setup["pairs"] if p["trainable"] and not p["same_as"]]
+            ok = sum(1 for p in pairs if (p["trainable"]["reached_acc"]["median"] or 0) >= 0.9)
+            never = sum(1 for p in pairs if p["trainable"]["steps_to_90"]["n"] == 0)
+            out.append(f"Trained at {setup['depth']}x{setup['width']} on circles for {tr['steps']} steps, {ok} of "
+                       f"{len(pairs)} distinct init x activation pairs end at >= 90% training accuracy; {never} never "
+                       "reach it with any seed.")
+    out += [f"He et al. 2015 at {s['he_claim']['depth']}x{s['he_claim']['width']} ReLU, lr {v['lr']:g}: claim "
+            f"{v['verdict']} (median training accuracy He {fmt(v['he_reached_acc'])}, Xavier "
+            f"{fmt(v['xavier_reached_acc'])})." for v in s["he_claim"]["verdicts"]]
     return out[:5]

@@ -228,9 +228,12 @@ def headline(summary: dict[str, Any]) -> str:
 
 
 def key_findings(run: RunData) -> list[str]:
-    """The 3-5 sentences the report leads with: the init's loss, overfitting, dropout, MC dropout."""
+    """The 3-5 sentences the report leads with: the data, the init's loss, overfitting, dropout, MC dropout."""
     s = run.summary
-    out = data_observations(s)[:1]
+    out = []
+    if s.get("data_fallback"):
+        out.append(f"Full MNIST was unavailable, so this ran on the {s['data_source'].split()[0]} fallback: "
+                   f"{s['train_size']:,} train / {s['val_size']:,} val digits.")
     lab = next((r for r in s["init_check"] if r["init"] == "lab"), None)
     if lab is not None and lab["loss_at_init"]["median"] is not None:
         out.append(f"The lab's init N(0, 0.1) (0.1 as the std) starts at loss {lab['loss_at_init']['median']:.3g}, "
@@ -240,15 +243,15 @@ def key_findings(run: RunData) -> list[str]:
     none = errs.get("none")
     if none is not None and none["gap"]["median"] is not None:
         out.append(f"Without dropout ({first} init) the train-val error gap at the best epoch is "
-                   f"{100 * none['gap']['median']:.1f} points.")
+                   f"{100 * none['gap']['median']:.1f} points, at val error {_pct(none['val_error'])}.")
     if errs:
         best = min(errs.values(), key=lambda v: v["val_error"]["median"])
-        out.append(f"The lowest median val error with the {first} init is {best['label']}'s, "
-                   f"{100 * best['val_error']['median']:.1f}%.")
+        out.append(f"The lowest median val error with the {first} init: {best['label']}, {_pct(best['val_error'])}.")
     ens = [v for v in s["variants"] if v.get("ensemble")]
     if ens:
         e = ens[0]["ensemble"]
         reach = (f"matches eval mode from {e['reaches_eval_mode_at']} passes" if e["reaches_eval_mode_at"]
                  else f"stays above eval mode up to {e['t_max']} passes")
-        out.append(f"MC dropout ({ens[0]['label']}, one seed) {reach} ({100 * e['eval_mode_error']:.1f}% in eval mode).")
+        out.append(f"MC dropout ({ens[0]['label']}, one seed) {reach} ({100 * e['eval_mode_error']:.1f}% in eval "
+                   "mode).")
     return out[:5]
