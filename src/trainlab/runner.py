@@ -157,11 +157,14 @@ def _merge_histories(fits: list[FitResult]) -> dict[str, np.ndarray]:
 
 def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
                progress: Optional[Callable[..., None]] = None, tensorboard: bool = False,
-               members: Optional[MemberTable] = None) -> RunResult:
+               members: Optional[MemberTable] = None,
+               finish: Optional[Callable[[Path, dict, dict], dict]] = None) -> RunResult:
     """Run a config end to end and, when ``out`` is given, write its run folder.
 
     ``train.early_stopping`` adds per-member early stopping; ``tensorboard`` writes event files
     into ``out/tensorboard``. ``members``: the config's table when the caller resolved it already.
+    ``finish(out, summary, arrays)`` completes the summary before the folder is written (the CLI
+    draws the figures there and adds their words): written once.
     """
     set_threads(cfg.run.threads)
     device = pick_device(cfg.run.device)
@@ -223,6 +226,8 @@ def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
         "seconds": time.perf_counter() - t0,
         "provenance": provenance(device),
     }
+    if out is not None and finish is not None:
+        summary = finish(Path(out), summary, arrays)
     if out is not None:
         write_configs_csv(Path(out), summary["configs"])
         write_run(Path(out), to_yaml(cfg), arrays, member_rows, summary,

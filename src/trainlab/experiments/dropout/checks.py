@@ -25,8 +25,8 @@ from trainlab.members import Member
 from trainlab.runner import build_population
 from trainlab.stats import summarize
 
-from trainlab.experiments.dropout_ensemble import MemberWeights, mc_logits
-from trainlab.experiments.dropout_settings import INIT_CHOICES, VARIANTS, DropoutSettings
+from trainlab.experiments.dropout.ensemble import MemberWeights, mc_logits
+from trainlab.experiments.dropout.settings import INIT_CHOICES, VARIANTS, DropoutSettings
 
 
 def init_values(init_key: str, p_input: float = 0.0, p_hidden: float = 0.0) -> dict[str, Any]:

@@ -2,16 +2,19 @@
 
 Everything the study varies is a table row here, and every number carries its reason. Defaults
 are sized so that ``trainlab lab dropout`` fits its time budget on 2 CPU cores (docs/dropout.md,
-benchmarks/README.md); ``--quick`` and ``StudyOptions.extra`` override them, e.g.
-``extra={"epochs": 20, "t_max": 200}``. Unknown keys are usage errors naming the nearest key.
+benchmarks/README.md); ``quick()`` is a first look, and settings are overridden by name
+(``trainlab lab dropout epochs=20 t_max=200``). Unknown keys are usage errors naming the nearest key.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Any, Optional
 
-from trainlab.errors import UsageError, unknown_choice
+from trainlab.errors import UsageError
+from trainlab.experiments.settings import StudySettings
+
+DATASETS = ("auto", "mnist", "fashion-mnist", "mnist-5k")  # auto: MNIST, else the bundled mnist-5k
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,14 @@ SRIVASTAVA_T = 50  # Srivastava et al. 2014, sec. 7.5: MC averaging matches weig
 
 
 @dataclass(frozen=True)
-class DropoutSettings:
+class DropoutSettings(StudySettings):
     """What one run of the study does. Counts of members: len(inits) x len(variants) x seeds."""
 
+    STUDY = "dropout"
+
+    dataset: str = "auto"  # one of DATASETS (--dataset); auto falls back to mnist-5k, and says so
+    data_dir: Optional[str] = None  # a folder with the IDX files (--data-dir; else $TRAINLAB_DATA)
+    test: bool = False  # also evaluate on the untouched test split (--test)
     epochs: int = 12  # the largest count that fits the 8-minute budget on 2 cores (benchmarks/README.md)
     batch_size: int = 128  # the lab's and the prototype's mini-batch
     seeds: int = 4  # seeds per (init, variant): enough for a bootstrap interval of the median
@@ -88,65 +96,24 @@ class DropoutSettings:
     memory_budget_mb: int = 4096  # run.memory_budget_mb: chunks of the population
     run_seed: int = 0  # the run seed: the data split, and with each member seed every random stream
 
-    def validate(self) -> "DropoutSettings":
-        for name in ("epochs", "batch_size", "seeds", "n_train", "t_max", "mc_samples", "memory_budget_mb"):
-            if getattr(self, name) < 1:
-                raise UsageError(f"dropout study: {name} must be >= 1, got {getattr(self, name)!r}")
-        for name in ("n_val", "watch_steps"):
-            if getattr(self, name) < 0:
-                raise UsageError(f"dropout study: {name} must be >= 0, got {getattr(self, name)!r}")
+    @classmethod
+    def quick(cls) -> "DropoutSettings":
+        """A first look in well under 2 minutes; one seed, so no intervals."""
+        return cls(preset="quick", epochs=5, seeds=1, t_max=100, mc_samples=500, n_val=2000, watch_steps=10)
+
+    def check(self) -> None:
+        self.at_least(1, "epochs", "batch_size", "seeds", "n_train", "t_max", "mc_samples", "memory_budget_mb",
+                      "hidden")
+        self.at_least(0, "n_val", "watch_steps")
         if not self.lr > 0 or self.weight_decay < 0:
             raise UsageError(f"dropout study: need lr > 0 and weight_decay >= 0, got {self.lr}, {self.weight_decay}")
-        for name, table in (("inits", INIT_CHOICES), ("mc_inits", INIT_CHOICES), ("init_readings", INIT_CHOICES),
-                            ("variants", VARIANTS)):
-            for key in getattr(self, name):
-                if key not in table:
-                    raise UsageError(unknown_choice(f"dropout study {name} entry", key, list(table)))
+        self.one_of("dataset", dict.fromkeys(DATASETS))
+        for name in ("inits", "mc_inits", "init_readings"):
+            self.one_of(name, INIT_CHOICES)
+        self.one_of("variants", VARIANTS)
         if not self.inits or not self.variants:
             raise UsageError("dropout study: inits and variants must not be empty")
-        if any(h < 1 for h in self.hidden):
-            raise UsageError(f"dropout study: hidden widths must be >= 1, got {self.hidden}")
-        return self
 
     def ensemble_sizes(self) -> list[int]:
         """The sizes listed in summary.json: the standard ones up to t_max, and t_max itself."""
         return sorted({s for s in ENSEMBLE_SIZES if s <= self.t_max} | {self.t_max})
-
-
-# --quick: a first look in well under 2 minutes; one seed, so no intervals
-QUICK: dict[str, Any] = {"epochs": 5, "seeds": 1, "t_max": 100, "mc_samples": 500, "n_val": 2000, "watch_steps": 10}
-
-
-def _coerce(name: str, default: Any, value: Any) -> Any:
-    """``value`` in the type of the field's default, or a usage error naming both."""
-    if isinstance(default, tuple):
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
-        if not isinstance(value, (list, tuple)):
-            raise UsageError(f"dropout study: {name} must be a list, got {value!r}")
-        return tuple(value)
-    kind = type(default)
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise UsageError(f"dropout study: {name} must be true or false, got {value!r}")
-        return value
-    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise UsageError(f"dropout study: {name} must be an integer, got {value!r}")
-    if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
-        raise UsageError(f"dropout study: {name} must be a number, got {value!r}")
-    return kind(value)
-
-
-def resolve_settings(quick: bool = False, seeds: Optional[int] = None,
-                     extra: Optional[dict[str, Any]] = None) -> DropoutSettings:
-    """Defaults, then the --quick row, then --seeds, then ``extra`` (validated by name and type)."""
-    base = DropoutSettings()
-    known = {f.name: getattr(base, f.name) for f in fields(DropoutSettings)}
-    changes: dict[str, Any] = dict(QUICK) if quick else {}
-    if seeds is not None:
-        changes["seeds"] = seeds
-    for key, value in (extra or {}).items():
-        if key not in known:
-            raise UsageError(unknown_choice("dropout study option", key, list(known)))
-        changes[key] = value
-    return replace(base, **{k: _coerce(k, known[k], v) for k, v in changes.items()}).validate()

@@ -1,22 +1,22 @@
-"""summary.json of the dropout study: per-variant statistics, observations and tables.
+"""Words of the dropout study, computed from its run folder: ``observations``, ``tables``,
+``key_findings`` (``RunData``: the summary, and the stored curves for what is paired over seeds)
+and the console ``headline``.
 
-Statistics over seeds are ``{median, lo, hi, n}`` (trainlab.stats), errors are fractions, and
-every observation is a sentence computed from those numbers: a paired difference whose 95%
-interval crosses zero is called inconclusive, never an effect. Tables are for display, so their
-error cells are preformatted as percents.
+Every observation is a sentence computed from the numbers: a paired difference whose 95% interval
+crosses zero is called inconclusive, never an effect. Tables are for display, so their error cells
+are preformatted as percents.
 """
 from __future__ import annotations
 
-import math
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
-from trainlab.stats import paired_difference, summarize
+from trainlab.experiments.dropout.settings import SRIVASTAVA_T, VARIANTS
+from trainlab.experiments.dropout.summary import per_seed
+from trainlab.report.folder import RunData
+from trainlab.stats import paired_difference
 
-from trainlab.experiments.dropout_settings import INIT_CHOICES, SRIVASTAVA_T, VARIANTS, DropoutSettings
-
-SCHEMA_VERSION = 1
 MIN_SEEDS_FOR_INTERVAL = 3  # below this a bootstrap interval of a median says nothing
 
 
@@ -57,62 +57,11 @@ def paired_phrase(ref: np.ndarray, new: np.ndarray, noun: str, down: str, up: st
     return f"{noun} {verb} by {100 * sign * d['median']:.1f} points [{100 * lo:.1f}, {100 * hi:.1f}]"
 
 
-def _at_best(arrays: dict[str, np.ndarray], name: str, rows: np.ndarray, ids: list[int]) -> np.ndarray:
-    return np.asarray([arrays[name][rows[k], k] for k in ids], dtype=np.float64)
-
-
-def variant_entries(settings: DropoutSettings, groups, trained, mc_eval_err: np.ndarray,
-                    test_err: Optional[np.ndarray], ensembles: list[dict], n_mc: int,
-                    loss_dropout_on: np.ndarray) -> tuple[list[dict], dict]:
-    """The ``variants`` list, and per group the raw per-seed arrays the observations pair up."""
-    a = trained.arrays
-    err = {"train": 1.0 - a["train_acc"], "val": 1.0 - a["val_acc"]}
-    rows = np.searchsorted(a["steps"], trained.best_epoch * trained.steps_per_epoch)
-    by_group = {e["group"]: e for e in ensembles}
-    sizes = settings.ensemble_sizes()
-    entries, raw = [], {}
-    for g in groups:
-        v, ids = VARIANTS[g.variant], g.members
-        tr = np.asarray([err["train"][rows[k], k] for k in ids])
-        va = np.asarray([err["val"][rows[k], k] for k in ids])
-        raw[g.key] = {"train": tr, "val": va, "gap": va - tr}
-        entry = {
-            "name": v.name, "label": v.label, "init": g.init, "p_input": v.p_input, "p_hidden": v.p_hidden,
-            "members": ids,
-            "loss_at_init": summarize(a["train_loss"][0, ids]),
-            "loss_at_init_dropout_on": summarize(loss_dropout_on[ids]),
-            "best_epoch": summarize(trained.best_epoch[ids].astype(np.float64)),
-            "train_error": summarize(tr), "val_error": summarize(va), "gap": summarize(va - tr),
-            "val_loss": summarize(_at_best(a, "val_loss", rows, ids)),
-            "final_train_error": summarize(err["train"][-1, ids]), "final_val_error": summarize(err["val"][-1, ids]),
-            "eval_mode_error": summarize(mc_eval_err[ids]),
-            "ensemble_error": {}, "ensemble": None,
-        }
-        if test_err is not None:
-            entry["test_error"] = summarize(test_err[ids])
-        e = by_group.get(g.key)
-        if e is not None:
-            errs = e["errors"]
-            entry["ensemble_error"] = {str(s): float(errs[s - 1]) for s in sizes}
-            hit = np.flatnonzero(errs <= e["eval_mode_error"])
-            entry["ensemble"] = {
-                "member": e["member"], "seed": e["seed"], "samples": n_mc, "t_max": int(len(errs)),
-                "eval_mode_error": e["eval_mode_error"],
-                "reaches_eval_mode_at": int(hit[0] + 1) if hit.size else None,
-                "best_size": int(np.argmin(errs) + 1), "best_error": float(errs.min()), "seconds": e["seconds"]}
-        elif not v.stochastic:
-            entry["ensemble_skipped"] = "no dropout: every pass is the same deterministic net"
-        else:
-            entry["ensemble_skipped"] = f"init {g.init!r} not in mc_inits {list(settings.mc_inits)}"
-        entries.append(entry)
-    return entries, raw
-
-
 OVERFIT_POINTS = 2.0  # a train-val error gap (points) that counts as clear overfitting
 
 
 def _loss_tolerance(ln_c: float) -> float:
-    """How far from ln C a loss at init may be: the rule of trainlab.checks' loss_at_init finding."""
+    """How far from ln C a loss at init may be: the rule of trainlab.diagnose.checks' loss_at_init finding."""
     try:
         from trainlab.diagnose.findings import CODES
 
@@ -131,22 +80,28 @@ def data_observations(summary: dict[str, Any]) -> list[str]:
             f"val digits, not the lab's 5,000 / 10,000 from full MNIST."]
 
 
-def observations(summary: dict[str, Any], raw: dict[str, dict[str, np.ndarray]],
-                 settings: DropoutSettings) -> list[str]:
+def seeds_at_best(run: RunData) -> dict[str, dict[str, np.ndarray]]:
+    """Per group: each seed's train and val error at its best epoch, from the stored curves."""
+    return per_seed(run.npz("curves.npz"), run.summary["training"]["steps_per_epoch"], run.json("groups.json"))
+
+
+def observations(run: RunData) -> list[str]:
     """Sentences computed from the numbers; paired over seeds where the claim is a comparison."""
+    summary = run.summary
+    n, inits, variants = (summary["settings"][k] for k in ("seeds", "inits", "variants"))
+    raw = seeds_at_best(run)
     obs: list[str] = data_observations(summary)
     ln_c = summary["ln_n_classes"]
     parts = [f"{r['label']} {r['loss_at_init']['median']:.3g} (logit std {r['logit_std']['median']:.2g})"
              for r in summary["init_check"] if r["loss_at_init"]["median"] is not None]
     if parts:
-        obs.append(f"Loss at init (dropout off, training set, median over {settings.seeds} seed(s)) against "
+        obs.append(f"Loss at init (dropout off, training set, median over {n} seed(s)) against "
                    f"ln 10 = {ln_c:.2f}: " + "; ".join(parts) + ".")
-    for init in settings.inits:
+    for init in inits:
         per = [f"{v['name']} {v['loss_at_init_dropout_on']['median']:.3g}" for v in summary["variants"]
                if v["init"] == init and v["loss_at_init_dropout_on"]["median"] is not None]
         obs.append(f"{init} init, loss at init with dropout on (one pass, as step 1 sees it): " + ", ".join(per) + ".")
-    n = settings.seeds
-    for init in settings.inits:
+    for init in inits:
         entries = {v["name"]: v for v in summary["variants"] if v["init"] == init}
         none = entries.get("none")
         if none is not None and none["gap"]["median"] is not None:
@@ -161,8 +116,8 @@ def observations(summary: dict[str, Any], raw: dict[str, dict[str, np.ndarray]],
             obs.append(f"{init} init, {v['label']} vs no dropout (paired over {n} seed(s)): "
                        + paired_phrase(ref["gap"], new["gap"], "the train-val gap", "narrows", "widens") + "; "
                        + paired_phrase(ref["val"], new["val"], "val error", "drops", "rises") + ".")
-    if "lab" in settings.inits and "he" in settings.inits:
-        for name in settings.variants:
+    if "lab" in inits and "he" in inits:
+        for name in variants:
             ref, new = raw.get(f"lab__{name}"), raw.get(f"he__{name}")
             if ref is not None and new is not None:
                 obs.append(f"{VARIANTS[name].label}, He init vs the lab's init (paired over {n} seed(s)): "
@@ -224,8 +179,10 @@ def _verdict(summary: dict[str, Any]) -> list[str]:
     return [text]
 
 
-def _tables(summary: dict[str, Any], settings: DropoutSettings) -> list[dict[str, Any]]:
-    sizes = [s for s in ("1", "5", str(SRIVASTAVA_T), str(settings.t_max)) if int(s) <= settings.t_max]
+def tables(run: RunData) -> list[dict[str, Any]]:
+    summary = run.summary
+    t_max = summary["settings"]["t_max"]
+    sizes = [s for s in ("1", "5", str(SRIVASTAVA_T), str(t_max)) if int(s) <= t_max]
     sizes = list(dict.fromkeys(sizes))
     res = {"title": f"Per variant at the best epoch (median [95% CI] over seeds; errors in %)",
            "columns": ["init", "variant", "loss at init", "loss at init, dropout on", "best epoch", "train error",
@@ -259,35 +216,6 @@ def _tables(summary: dict[str, Any], settings: DropoutSettings) -> list[dict[str
     return tables
 
 
-def build_summary(*, settings: DropoutSettings, dataset, groups, trained, mc_eval_err, n_mc, test_err, ensembles,
-                  checks, quick: bool) -> dict[str, Any]:
-    """summary.json minus figures, timing and provenance (added by the caller)."""
-    variants, raw = variant_entries(settings, groups, trained, mc_eval_err, test_err, ensembles, n_mc,
-                                    checks["loss_dropout_on"])
-    s: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION, "experiment": "dropout", "title": "Part 3: Regularization with dropout",
-        "quick": quick, "data_source": dataset.source, "data_notes": list(dataset.notes),
-        "data_fallback": any("fell back" in n for n in dataset.notes),
-        "train_size": int(len(dataset.train.y)), "val_size": int(len(dataset.val.y)),
-        "test_size": int(len(dataset.test.y)) if test_err is not None else None,
-        "n_classes": int(dataset.n_classes), "ln_n_classes": math.log(dataset.n_classes),
-        "network": {"sizes": trained.best_model.sizes, "activation": "relu", "bias_init": "zeros",
-                    "dropout": "inverted; on the input and after each hidden layer"},
-        "training": {"optimizer": "adamw", "lr": settings.lr, "weight_decay": settings.weight_decay,
-                     "batch_size": settings.batch_size, "epochs": settings.epochs,
-                     "steps_per_epoch": trained.steps_per_epoch, "seeds": settings.seeds,
-                     "best_epoch_rule": "lowest val error (eval mode); ties: lower val loss, then earlier"},
-        "inits": {k: INIT_CHOICES[k].to_json() for k in dict.fromkeys(settings.inits + settings.init_readings)},
-        "ensemble_settings": {"t_max": settings.t_max, "samples": n_mc, "seed_index": 0,
-                              "inits": list(settings.mc_inits), "sizes": settings.ensemble_sizes(),
-                              "logits": "averaged over passes, then argmax"},
-        "variants": variants, "init_check": checks["loss_at_init"], "watch": checks["watch"],
-    }
-    s["observations"] = observations(s, raw, settings)
-    s["tables"] = _tables(s, settings)
-    return s
-
-
 def headline(summary: dict[str, Any]) -> str:
     """One console line: val error per variant for the lab's init, and loss at init lab vs He."""
     vs = summary["variants"]
@@ -297,3 +225,33 @@ def headline(summary: dict[str, Any]) -> str:
     inits = {r["init"]: r["loss_at_init"]["median"] for r in summary.get("init_check", [])}
     loss = ", ".join(f"{k} {val:.3g}" for k, val in inits.items() if val is not None)
     return f"val error ({first} init): {errs}; loss at init {loss} (ln 10 = 2.30)"
+
+
+def key_findings(run: RunData) -> list[str]:
+    """The 3-5 sentences the report leads with: the data, the init's loss, overfitting, dropout, MC dropout."""
+    s = run.summary
+    out = []
+    if s.get("data_fallback"):
+        out.append(f"Full MNIST was unavailable, so this ran on the {s['data_source'].split()[0]} fallback: "
+                   f"{s['train_size']:,} train / {s['val_size']:,} val digits.")
+    lab = next((r for r in s["init_check"] if r["init"] == "lab"), None)
+    if lab is not None and lab["loss_at_init"]["median"] is not None:
+        out.append(f"The lab's init N(0, 0.1) (0.1 as the std) starts at loss {lab['loss_at_init']['median']:.3g}, "
+                   f"{lab['ratio_to_ln_c']:.1f}x ln 10: the untrained net is confidently wrong.")
+    first = s["variants"][0]["init"]
+    errs = {v["name"]: v for v in s["variants"] if v["init"] == first and v["val_error"]["median"] is not None}
+    none = errs.get("none")
+    if none is not None and none["gap"]["median"] is not None:
+        out.append(f"Without dropout ({first} init) the train-val error gap at the best epoch is "
+                   f"{100 * none['gap']['median']:.1f} points, at val error {_pct(none['val_error'])}.")
+    if errs:
+        best = min(errs.values(), key=lambda v: v["val_error"]["median"])
+        out.append(f"The lowest median val error with the {first} init: {best['label']}, {_pct(best['val_error'])}.")
+    ens = [v for v in s["variants"] if v.get("ensemble")]
+    if ens:
+        e = ens[0]["ensemble"]
+        reach = (f"matches eval mode from {e['reaches_eval_mode_at']} passes" if e["reaches_eval_mode_at"]
+                 else f"stays above eval mode up to {e['t_max']} passes")
+        out.append(f"MC dropout ({ens[0]['label']}, one seed) {reach} ({100 * e['eval_mode_error']:.1f}% in eval "
+                   "mode).")
+    return out[:5]

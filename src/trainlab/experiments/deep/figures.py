@@ -1,4 +1,5 @@
-"""Figures of the deep study, drawn from the folder's summary.json alone (never live objects).
+"""Figures of the deep study: declarations of the ``report.figures`` protocol, drawn from the
+folder's summary alone (never live objects).
 
 Per set-up: per-layer activation std, weight-gradient std and measured/predicted variance ratio
 on log axes, one panel per activation and one line per init, theory dashed; and a heatmap of
@@ -12,8 +13,7 @@ entry. Heatmap cells say "0", "inf" or "NaN" in words.
 from __future__ import annotations
 
 import math
-from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import matplotlib
 
@@ -23,9 +23,9 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from trainlab.runs.io import read_json  # noqa: E402
+from trainlab.report.figures import Figure, PerKey, draw_band  # noqa: E402
+from trainlab.report.folder import RunData  # noqa: E402
 
-DPI = 100
 AXIS_EXP = 300  # log axes stop at 1e-300 and 1e300: float64 predictions can run past them (drawn off-axis)
 INIT_COLORS = {"N(0,1)": "#d62728", "xavier_normal": "#1f77b4", "xavier_uniform": "#17becf", "he_normal": "#2ca02c",
                "he_uniform": "#bcbd22", "lecun_normal": "#9467bd", "orthogonal": "#ff7f0e", "lsuv": "#000000"}
@@ -51,7 +51,7 @@ def _limits(arrays: list[np.ndarray]) -> tuple[float, float]:
     return 10.0 ** lo_exp, 10.0 ** max(hi_exp, lo_exp + 1)
 
 
-def _layer_grid(setup: dict, key: str, theory: Optional[str], ylabel: str, path: Path) -> None:
+def _layer_grid(setup: dict, key: str, theory: Optional[str], ylabel: str):
     acts = list(dict.fromkeys(p["activation"] for p in setup["pairs"]))
     ncol = 4
     nrow = math.ceil(len(acts) / ncol)
@@ -91,11 +91,10 @@ def _layer_grid(setup: dict, key: str, theory: Optional[str], ylabel: str, path:
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 7), fontsize=8, frameon=False)
     fig.suptitle(f"{ylabel} per layer, {setup['name']} set-up ({setup['depth']} x {setup['width']})")
     fig.tight_layout(rect=(0, 0.07, 1, 0.96))
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    return fig
 
 
-def _heatmap(setup: dict, path: Path) -> None:
+def _heatmap(setup: dict):
     inits = list(dict.fromkeys(p["init"] for p in setup["pairs"]))
     acts = list(dict.fromkeys(p["activation"] for p in setup["pairs"]))
     vals = np.full((len(inits), len(acts)), np.nan)
@@ -126,11 +125,10 @@ def _heatmap(setup: dict, path: Path) -> None:
         fig.colorbar(im, ax=ax, label="activation std at the last layer (log)")
     ax.set_title(f"Last layer's activation std, {setup['name']} ({setup['depth']} x {setup['width']}); grey: 0, inf or NaN")
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    return fig
 
 
-def _trainability(setup: dict, path: Path) -> None:
+def _trainability(setup: dict):
     inits = list(dict.fromkeys(p["init"] for p in setup["pairs"]))
     acts = list(dict.fromkeys(p["activation"] for p in setup["pairs"]))
     vals = np.full((len(inits), len(acts)), np.nan)
@@ -152,19 +150,18 @@ def _trainability(setup: dict, path: Path) -> None:
     ax.set_title(f"Trainability {setup['depth']} x {setup['width']} on circles: accuracy / steps to 90% "
                  f"({tr['seeds']} seeds, {tr['steps']} steps)", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    return fig
 
 
-def _he_claim(he: dict, path: Path) -> None:
+def he_claim(run: RunData):
+    he = run.summary["he_claim"]
     lrs = list(dict.fromkeys(r["lr"] for r in he["runs"]))
     fig, axes = plt.subplots(1, len(lrs), figsize=(5 * len(lrs), 3.6), squeeze=False)
     for ax, lr in zip(axes[0], lrs):
         for r in (r for r in he["runs"] if r["lr"] == lr):
             c = r["curve"]
-            color = INIT_COLORS.get(r["init"], "grey")
-            ax.plot(c["steps"], c["median"], color=color, label=f"{r['init']} (median)")
-            ax.fill_between(c["steps"], c["lo"], c["hi"], color=color, alpha=0.15)
+            draw_band(ax, c["steps"], c["median"], c["lo"], c["hi"], color=INIT_COLORS.get(r["init"], "grey"),
+                      label=f"{r['init']} (median)")
         ax.axhline(0.9, color="grey", ls=":", lw=1)
         ax.set_ylim(0.4, 1.02)
         ax.set_xlabel("step")
@@ -173,50 +170,53 @@ def _he_claim(he: dict, path: Path) -> None:
     axes[0, 0].legend(fontsize=8)
     fig.suptitle(f"He et al. 2015 at {he['depth']} x {he['width']} ReLU: {he['seeds']} seeds, band = min..max")
     fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    return fig
 
 
-def _setup_figures(setup: dict, folder: Path) -> list[dict]:
-    name, shape = setup["name"], f"{setup['depth']} x {setup['width']}"
-    specs: list[tuple[str, Callable[[Path], None], str]] = [
-        (f"{name}_act_std.png", lambda p: _layer_grid(setup, "act_std", "predicted_act_std", "activation std", p),
-         f"{shape} ({name}): activation std per layer, one line per init, variance-propagation theory dashed. "
-         "Down triangles on the bottom edge: exactly 0 (vanished); up triangles / crosses on the top edge: inf / NaN."),
-        (f"{name}_grad_std.png", lambda p: _layer_grid(setup, "grad_std", None, "weight-gradient std", p),
-         f"{shape} ({name}): std of dLoss/dW per layer (cross-entropy on the output), one line per init; "
-         "edge markers as in the activation figure. No theory line: the theory here is for the forward pass."),
-        (f"{name}_theory_ratio.png", lambda p: _layer_grid(setup, "ratio", None, "measured / predicted Var[z]", p),
-         f"{shape} ({name}): measured / predicted pre-activation variance per layer (1 = theory exact); "
-         "LSUV has no prediction (calibrated on data)."),
-        (f"{name}_heatmap.png", lambda p: _heatmap(setup, p),
-         f"{shape} ({name}): activation std at the last layer for every init x activation (log colour); "
-         "grey cells name 0, inf or NaN."),
-    ]
-    if setup.get("training"):
-        specs.append((f"{name}_trainability.png", lambda p: _trainability(setup, p),
-                      f"{shape} trained on circles: median training accuracy at the end of the budget over seeds, "
-                      "and median steps to 90% ('-': never)."))
-    out = []
-    for file, draw, caption in specs:
-        draw(folder / file)
-        out.append({"file": file, "caption": caption})
-    return out
+def _setup(run: RunData, name: str) -> dict:
+    return next(s for s in run.summary["setups"] if s["name"] == name)
 
 
-def render_figures(folder: Path) -> tuple[list[dict], list[str]]:
-    """Draw every figure the folder's summary.json supports; returns ([{file, caption}], notes)."""
-    summary = read_json(Path(folder) / "summary.json")
-    figures: list[dict] = []
-    notes: list[str] = []
-    for setup in summary.get("setups", []):
-        figures += _setup_figures(setup, Path(folder))
-    he = summary.get("he_claim")
-    if he and he.get("runs"):
-        _he_claim(he, Path(folder) / "he_claim.png")
-        figures.append({"file": "he_claim.png",
-                        "caption": f"He et al. 2015 at {he['depth']} x {he['width']} ReLU: training accuracy per step, "
-                                   "median over seeds with the min..max band, one panel per learning rate."})
-    else:
-        notes.append("figure he_claim.png skipped: the summary has no He-claim runs")
-    return figures, notes
+def _grid(key: str, theory: Optional[str], ylabel: str):
+    """Draw ``key`` per layer for the set-up named by the figure's key."""
+    return lambda run, name: _layer_grid(_setup(run, name), key, theory, ylabel)
+
+
+def _about(text: str, named: bool = True):
+    """A caption that starts with the set-up's shape: ``"20 x 100 (lab): " + text``."""
+    def caption(run: RunData, name: str) -> str:
+        setup = _setup(run, name)
+        return f"{setup['depth']} x {setup['width']}{f' ({name})' if named else ''}{text}"
+    return caption
+
+
+def _he_caption(run: RunData) -> str:
+    he = run.summary["he_claim"]
+    return (f"He et al. 2015 at {he['depth']} x {he['width']} ReLU: training accuracy per step, median over seeds with "
+            "the min..max band, one panel per learning rate.")
+
+
+PER_SETUP = (
+    Figure("{key}_act_std.png", _grid("act_std", "predicted_act_std", "activation std"),
+           _about(": activation std per layer, one line per init, variance-propagation theory dashed. Down triangles "
+                  "on the bottom edge: exactly 0 (vanished); up triangles / crosses on the top edge: inf / NaN.")),
+    Figure("{key}_grad_std.png", _grid("grad_std", None, "weight-gradient std"),
+           _about(": std of dLoss/dW per layer (cross-entropy on the output), one line per init; edge markers as in "
+                  "the activation figure. No theory line: the theory here is for the forward pass.")),
+    Figure("{key}_theory_ratio.png", _grid("ratio", None, "measured / predicted Var[z]"),
+           _about(": measured / predicted pre-activation variance per layer (1 = theory exact); LSUV has no "
+                  "prediction (calibrated on data).")),
+    Figure("{key}_heatmap.png", lambda run, name: _heatmap(_setup(run, name)),
+           _about(": activation std at the last layer for every init x activation (log colour); grey cells name 0, "
+                  "inf or NaN.")),
+    Figure("{key}_trainability.png", lambda run, name: _trainability(_setup(run, name)),
+           _about(" trained on circles: median training accuracy at the end of the budget over seeds, and median "
+                  "steps to 90% ('-': never).", named=False),
+           when=lambda run, name: bool(_setup(run, name).get("training"))),
+)
+FIGURES = (
+    PerKey(lambda run: [s["name"] for s in run.summary.get("setups", [])], PER_SETUP),
+    Figure("he_claim.png", he_claim, _he_caption, requires=("summary.json:he_claim",),
+           when=lambda run: bool(run.summary["he_claim"].get("runs"))),
+)
+KEY_FIGURES = ("report_act_std.png", "lab_trainability.png", "he_claim.png")

@@ -1,76 +1,16 @@
 """What the deep study says in words and tables, computed from its summary (never canned).
 
-``diagnose`` names what a pair's statistics show (a fixed vocabulary, ``DIAGNOSES``);
-``observations`` and ``tables`` turn the whole summary into sentences and tables for the report;
-``headline`` is the one line for the console.
+``observations``, ``tables`` and ``key_findings`` turn the summary (``RunData``) into sentences and
+tables for the report; ``headline`` is the one line for the console. The diagnoses they count are
+labels of the results (``summary.DIAGNOSES``).
 """
 from __future__ import annotations
 
 import math
 from typing import Any, Callable, Optional
 
-EXPLODE = 1e3  # last/first activation std beyond this: exploding
-VANISH = 1e-3  # below this: vanishing
-GRAD_VANISH = 1e-2  # first-layer / last-layer weight-gradient std below this: vanishing gradients
-GRAD_EXPLODE = 1e2
-THEORY_FACTOR = 2.0  # "theory holds": measured/predicted within this factor at every layer
-SATURATION: dict[str, tuple[str, float]] = {  # activation -> (statistic at the last layer, threshold)
-    "tanh": ("act_abs_mean", 0.9),  # |tanh| near 1
-    "sigmoid": ("act_std", 0.4),  # outputs near 0 or 1 (std 0.5 at most)
-}
-
-
-def _first_last(values: list) -> tuple[Optional[float], Optional[float]]:
-    return values[0], values[-1]
-
-
-def _ratio(values: list) -> Optional[float]:
-    a, b = _first_last(values)
-    if a is None or b is None or a <= 0:
-        return None
-    return b / a
-
-
-def _has_flag(pair: dict, key: str) -> bool:
-    return any(f is not None for f in pair["flags"].get(key, []))
-
-
-def _saturated(pair: dict) -> bool:
-    rule = SATURATION.get(pair["activation"])
-    if rule is None:
-        return False
-    v = pair[rule[0]][-1]
-    return v is not None and v >= rule[1]
-
-
-def _grad_ratio(pair: dict) -> Optional[float]:
-    """First-layer over last-layer weight-gradient std: backprop runs from the last layer to the first."""
-    first, last = _first_last(pair["grad_std"])
-    if first is None or last is None or last <= 0:
-        return None
-    return first / last
-
-
-DIAGNOSES: dict[str, tuple[Callable[[dict], bool], str]] = {
-    "overflow": (lambda p: max(p["nonfinite_frac"]) > 0, "activations overflow float32 (inf/NaN)"),
-    "exploding_activations": (lambda p: _has_flag(p, "act_std") or (_ratio(p["act_std"]) or 0) > EXPLODE,
-                              f"activation std grows over {EXPLODE:g}x from the first to the last layer"),
-    "vanishing_activations": (lambda p: p["act_std"][-1] == 0 or (_ratio(p["act_std"]) or 1) < VANISH,
-                              f"activation std shrinks below {VANISH:g}x of the first layer's"),
-    "dead_layer": (lambda p: max(p["zero_frac"]) >= 1.0, "a layer whose activations are all exactly zero"),
-    "saturated": (_saturated, "saturating units: tanh |a| mean >= 0.9 or sigmoid std >= 0.4 at the last layer"),
-    "vanishing_gradients": (lambda p: (p["grad_std"][0] == 0 and (p["grad_std"][-1] or 0) > 0)
-                            or (_grad_ratio(p) or 1) < GRAD_VANISH,
-                            f"first-layer weight-gradient std below {GRAD_VANISH:g}x of the last layer's"),
-    "exploding_gradients": (lambda p: _has_flag(p, "grad_std") or (_grad_ratio(p) or 0) > GRAD_EXPLODE,
-                            f"first-layer weight-gradient std above {GRAD_EXPLODE:g}x of the last layer's, or not finite"),
-}
-
-
-def diagnose(pair: dict) -> list[str]:
-    """The DIAGNOSES codes a pair's statistics show, in table order."""
-    return [code for code, (test, _) in DIAGNOSES.items() if test(pair)]
-
+from trainlab.experiments.deep.summary import DIAGNOSES, THEORY_FACTOR, last_over_first
+from trainlab.report.folder import RunData
 
 def fmt(v: Optional[float], flag: Optional[str] = None) -> str:
     """A statistic for a sentence or table cell: 3 significant digits, 0, or why it is missing."""
@@ -144,8 +84,9 @@ def _he_sentences(he: dict) -> list[str]:
     return out
 
 
-def observations(summary: dict) -> list[str]:
+def observations(run: RunData) -> list[str]:
     """Sentences computed from the results."""
+    summary = run.summary
     out: list[str] = []
     for setup in summary["setups"]:
         for init, act in STORY_PAIRS:
@@ -188,8 +129,9 @@ def _train_cell(p: dict) -> str:
     return f"{fmt(t['reached_acc']['median'], 'diverged')} / {fmt(steps['median'], 'never')}"
 
 
-def tables(summary: dict) -> list[dict]:
+def tables(run: RunData) -> list[dict]:
     """Report tables: last-layer std per set-up, trainability, He claim."""
+    summary = run.summary
     out = []
     for setup in summary["setups"]:
         cols, rows = _grid(setup, _last_std)
@@ -215,10 +157,40 @@ def headline(summary: dict) -> str:
     naive = _pair(setup, "N(0,1)", "relu")
     parts = []
     if he is not None:
-        parts.append(f"He+ReLU {setup['depth']}x{setup['width']}: last/first std {fmt(_ratio(he['act_std']))}")
+        parts.append(f"He+ReLU {setup['depth']}x{setup['width']}: last/first std {fmt(last_over_first(he['act_std']))}")
     if naive is not None:
         parts.append(f"N(0,1)+ReLU: last std {_last_std(naive)}")
     verdicts = summary["he_claim"]["verdicts"]
     if verdicts:
         parts.append(f"He claim: {verdicts[0]['verdict']} (lr {verdicts[0]['lr']:g})")
     return "; ".join(parts)
+
+
+def key_findings(run: RunData) -> list[str]:
+    """The 3-5 sentences the report leads with: N(0, 1) vs He through depth, theory, training, He's claim."""
+    s = run.summary
+    deepest = max(s["setups"], key=lambda st: st["depth"])
+    out = []
+    naive, he = _pair(deepest, "N(0,1)", "relu"), _pair(deepest, "he_normal", "relu")
+    if naive is not None and he is not None:
+        last = naive["act_std"][-1]
+        ends = ("is not finite at the last layer: it overflowed float32" if last is None
+                else f"ends at {fmt(last)} at the last layer")
+        out.append(f"At {deepest['depth']}x{deepest['width']}, the activation std of N(0, 1) + ReLU {ends}, while He + "
+                   f"ReLU keeps it at {fmt(last_over_first(he['act_std']))}x the first layer's.")
+    theory = _theory_sentence(deepest)
+    if theory:
+        out.append(theory[0].upper() + theory[1:] + ".")
+    for setup in s["setups"]:
+        tr = setup.get("training")
+        if tr:
+            pairs = [p for p in setup["pairs"] if p["trainable"] and not p["same_as"]]
+            ok = sum(1 for p in pairs if (p["trainable"]["reached_acc"]["median"] or 0) >= 0.9)
+            never = sum(1 for p in pairs if p["trainable"]["steps_to_90"]["n"] == 0)
+            out.append(f"Trained at {setup['depth']}x{setup['width']} on circles for {tr['steps']} steps, {ok} of "
+                       f"{len(pairs)} distinct init x activation pairs end at >= 90% training accuracy; {never} never "
+                       "reach it with any seed.")
+    out += [f"He et al. 2015 at {s['he_claim']['depth']}x{s['he_claim']['width']} ReLU, lr {v['lr']:g}: claim "
+            f"{v['verdict']} (median training accuracy He {fmt(v['he_reached_acc'])}, Xavier "
+            f"{fmt(v['xavier_reached_acc'])})." for v in s["he_claim"]["verdicts"]]
+    return out[:5]

@@ -1,4 +1,4 @@
-"""The numbers of the shallow study's summary.json, from the trained populations.
+"""The numbers of the shallow study's summary.json, from the trained populations: ``results()``.
 
 Every statistic over seeds is ``{median, lo, hi, n}`` (``trainlab.stats.summarize``); every
 comparison between two groups is paired over seeds (``paired_difference``), since group members
@@ -7,20 +7,25 @@ with the same seed index share their random streams.
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 import torch
 
-from trainlab.experiments.shallow_plan import (
-    REPORT_VALUES, SCHEME_PAIRS, SCHEMES, SIGMA_REF, VARIANT_INITS, VARIANT_LR, Group, Settings, layer_stds)
-from trainlab.experiments.shallow_regimes import LN2, PLATEAU_TOL, majority, pick_representatives
-from trainlab.experiments.shallow_train import Trained
+from trainlab.experiments.shallow.populations import (
+    ACTIVATION, HIDDEN, REPORT_VALUES, SCHEME_PAIRS, SCHEMES, VARIANT_INITS, VARIANT_N_TEST, SeedGroup,
+    layer_stds)
+from trainlab.experiments.shallow.regimes import LN2, PLATEAU_TOL, criteria_json, majority, pick_representatives
+from trainlab.experiments.shallow.settings import SIGMA_REF, ShallowSettings
 from trainlab.losses import cross_entropy
 from trainlab.members import Member
 from trainlab.runner import build_population
 from trainlab.stats import paired_difference, summarize
 
+if TYPE_CHECKING:
+    from trainlab.experiments.shallow.train import TrainedPopulation
+
+PAIRED_METRICS = ("val_acc", "final_train_loss")  # compared between groups, paired over seeds
 METRICS = ("loss_at_init", "val_acc", "val_loss", "final_train_loss", "dead_units_init", "dead_units_end",
            "weight_change")
 
@@ -28,14 +33,14 @@ METRICS = ("loss_at_init", "val_acc", "val_loss", "final_train_loss", "dead_unit
 class Results:
     """The trained populations, looked up by group name."""
 
-    def __init__(self, trained: list[Trained]):
+    def __init__(self, trained: list[TrainedPopulation]):
         self.trained = {t.plan.name: t for t in trained}
-        self.groups: dict[str, tuple[Trained, Group]] = {}
+        self.groups: dict[str, tuple[TrainedPopulation, SeedGroup]] = {}
         for t in trained:
             for g in t.plan.groups:
                 self.groups[g.name] = (t, g)
 
-    def of_kind(self, kind: str) -> list[tuple[Trained, Group]]:
+    def of_kind(self, kind: str) -> list[tuple[TrainedPopulation, SeedGroup]]:
         return [(t, g) for t, g in self.groups.values() if g.kind == kind]
 
     def values(self, name: str, key: str) -> np.ndarray:
@@ -43,7 +48,7 @@ class Results:
         return t.stat_values(key, g.members)
 
 
-def group_metrics(t: Trained, g: Group) -> dict[str, Any]:
+def group_metrics(t: TrainedPopulation, g: SeedGroup) -> dict[str, Any]:
     """Regime (majority over seeds, share and counts) and the metrics of one group."""
     regime, share, counts = majority([t.regimes[j] for j in g.members])
     left = [t.leave_steps[j] for j in g.members if t.leave_steps[j] is not None]
@@ -85,14 +90,16 @@ def scheme_rows(res: Results, good: Optional[float]) -> list[dict[str, Any]]:
     return rows
 
 
-def paired_rows(res: Results, good: Optional[float]) -> list[dict[str, Any]]:
+def compared_pairs(good: Optional[float]) -> list[tuple[str, str]]:
     """He vs Glorot, normal vs uniform, Glorot vs the fixed sigma and vs the picked good sigma."""
     pairs = list(SCHEME_PAIRS) + ([("xavier_normal", f"sigma={good:g}")] if good is not None else [])
-    out = []
-    for a, b in dict.fromkeys(pairs):
-        for key in ("val_acc", "final_train_loss"):
-            out.append({"a": a, "b": b, "metric": key, "diff": _paired(res, a, b, key)})
-    return out
+    return list(dict.fromkeys(pairs))
+
+
+def paired_rows(res: Results, good: Optional[float]) -> list[dict[str, Any]]:
+    """Every compared pair and metric: a - b over seeds."""
+    return [{"a": a, "b": b, "metric": key, "diff": _paired(res, a, b, key)}
+            for a, b in compared_pairs(good) for key in PAIRED_METRICS]
 
 
 def _interp_sweep(rows: list[dict[str, Any]], sigma: float, key: str) -> Optional[float]:
@@ -105,7 +112,7 @@ def _interp_sweep(rows: list[dict[str, Any]], sigma: float, key: str) -> Optiona
     return v if math.isfinite(v) else None
 
 
-def equivalent_init_loss(t: Trained, g: Group, sigma: float) -> np.ndarray:
+def equivalent_init_loss(t: TrainedPopulation, g: SeedGroup, sigma: float) -> np.ndarray:
     """Loss at init of the group's seeds re-initialized with std ``sigma`` on unscaled inputs.
 
     With zero biases a ReLU net is positively homogeneous, so inputs x f with std s give the very
@@ -117,9 +124,9 @@ def equivalent_init_loss(t: Trained, g: Group, sigma: float) -> np.ndarray:
     return loss.numpy().astype(np.float64)
 
 
-def scaling_rows(res: Results, rows: list[dict[str, Any]], st: Settings) -> list[dict[str, Any]]:
+def scaling_rows(res: Results, rows: list[dict[str, Any]], st: ShallowSettings) -> list[dict[str, Any]]:
     """Lab set-up rows (SGD 0.1, sigma = SIGMA_REF) in factor order, then the report variant."""
-    lab_setup = f"lab: SGD lr 0.1, {st.seeds} seeds, normal init sigma={SIGMA_REF:g}, 1000 steps, val set"
+    lab_setup = f"lab: SGD lr {st.lr:g}, {st.seeds} seeds, normal init sigma={SIGMA_REF:g}, {st.steps} steps, val set"
     out = []
     lab = sorted(res.of_kind("scaling"), key=lambda tg: (tg[1].population != "lab" or "offset" in tg[1].meta,
                                                          tg[1].meta.get("factor", 1.0)))
@@ -140,11 +147,11 @@ def scaling_rows(res: Results, rows: list[dict[str, Any]], st: Settings) -> list
     return out + variant_rows(res, st)
 
 
-def variant_rows(res: Results, st: Settings) -> list[dict[str, Any]]:
+def variant_rows(res: Results, st: ShallowSettings) -> list[dict[str, Any]]:
     """Per report case: the best of the inits per seed, chosen on val and reported on test, plus the
     report's own way (best on test), per init, and at each checkpoint."""
-    setup = (f"report: AdamW lr {VARIANT_LR:g}, full batch, {st.variant_steps} steps, best of "
-             f"{len(VARIANT_INITS)} inits per seed, test set of 10,000")
+    setup = (f"report: AdamW lr {st.variant_lr:g}, full batch, {st.variant_steps} steps, best of "
+             f"{len(VARIANT_INITS)} inits per seed, test set of {VARIANT_N_TEST:,}")
     out = []
     for case, reported in REPORT_VALUES.items():
         groups = [(t, g) for t, g in res.of_kind("variant") if g.meta["case"] == case]
@@ -178,7 +185,8 @@ def breaker_rows(res: Results) -> list[dict[str, Any]]:
         lc, la, ll = m["loss_at_init"]["median"], m["val_acc"]["median"], m["final_train_loss"]["median"]
         note = (f"{g.meta['why']}. Measured: {m['regime']} in {m['regime_counts'][m['regime']]}/{n} seeds; train loss "
                 f"{_g(lc)} at init -> {_g(ll)} after training; val acc {_g(la)}; dead hidden units "
-                f"{_g(m['dead_units_init']['median'])} at init -> {_g(m['dead_units_end']['median'])} of 9 at the end")
+                f"{_g(m['dead_units_init']['median'])} at init -> {_g(m['dead_units_end']['median'])} of {sum(HIDDEN)} at "
+                "the end")
         if m["frozen"]:
             note += f"; {m['frozen']} seeds went non-finite and were frozen"
         if n > 1 and spread < 1e-6:
@@ -200,3 +208,16 @@ def loss_exponent(rows: list[dict[str, Any]]) -> Optional[float]:
         return None
     x, y = np.asarray(pts).T
     return float(np.polyfit(x, y, 1)[0])
+
+
+def results(res: Results, st: ShallowSettings) -> dict[str, Any]:
+    """The study's own part of summary.json (finish() adds the words, figures and shared fields)."""
+    rows = sigma_rows(res)
+    picked = picks(rows)
+    paired = paired_rows(res, picked["good"])
+    schemes = scheme_rows(res, picked["good"])
+    for row in schemes:
+        row["paired"] = [{"vs": p["b"], "metric": p["metric"], "diff": p["diff"]} for p in paired if p["a"] == row["name"]]
+    return {"seeds": st.seeds, "network": {"sizes": [2, *HIDDEN, 2], "activation": ACTIVATION, "bias_init": "zeros"},
+            "sigmas": rows, "picked": picked, "schemes": schemes, "data_scaling": scaling_rows(res, rows, st),
+            "breakers": breaker_rows(res), "regime_criteria": criteria_json()}

@@ -1,4 +1,5 @@
-"""Words of the shallow study: observations, tables and the headline, computed from the summary.
+"""Words of the shallow study, computed from its run folder: ``observations``, ``tables``,
+``key_findings`` (from ``RunData``) and the console ``headline`` (from the summary).
 
 Nothing here is canned: every sentence is built from the numbers in the summary, so a different
 run (other seeds, another generator) says what that run found.
@@ -7,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from trainlab.experiments.shallow_plan import SIGMA_REF
-from trainlab.experiments.shallow_regimes import LN2, PLATEAU_TOL, REGIMES
+from trainlab.experiments.shallow.regimes import LN2, PLATEAU_TOL, REGIMES
+from trainlab.experiments.shallow.settings import SIGMA_REF
+from trainlab.experiments.shallow.summary import PAIRED_METRICS, compared_pairs, loss_exponent
+from trainlab.report.folder import RunData
 
 
 def _g(v: Optional[float], digits: int = 3) -> str:
@@ -57,9 +60,15 @@ def loss_at_init_text(rows: list[dict], exponent: Optional[float]) -> str:
     return text + "."
 
 
-def observations(s: dict[str, Any], exponent: Optional[float]) -> list[str]:
+def hidden_units(s: dict[str, Any]) -> int:
+    """Hidden units of the study's net (9 for the lab's 2-6-3-2), from the summary."""
+    return sum(s["network"]["sizes"][1:-1])
+
+
+def observations(run: RunData) -> list[str]:
+    s = run.summary
     rows, picked = s["sigmas"], s["picked"]
-    obs = [loss_at_init_text(rows, exponent)]
+    obs = [loss_at_init_text(rows, loss_exponent(rows))]
     obs.append("Regimes over sigma (majority of seeds): " + "; ".join(
         f"{reg} for {_span(a, b)}" for reg, a, b in regime_runs(rows)) + ".")
     split = [r for r in rows if r["regime_share"] < 0.75]
@@ -84,7 +93,7 @@ def observations(s: dict[str, Any], exponent: Optional[float]) -> list[str]:
         obs.append(f"At sigma = {large['sigma']:g} training moves the weights by a median "
                    f"{_g(large['weight_change']['median'], 2)} of their initial norm (at the good sigma: "
                    f"{_g(good['weight_change']['median'], 2) if good else 'n/a'}); {_g(large['dead_units_end']['median'])} "
-                   f"of 9 hidden units end dead (good sigma: {_g(good['dead_units_end']['median']) if good else 'n/a'}).")
+                   f"of {hidden_units(s)} hidden units end dead (good sigma: {_g(good['dead_units_end']['median']) if good else 'n/a'}).")
     for r in s["schemes"]:
         d = r.get("vs_good_sigma")
         if d:
@@ -147,7 +156,16 @@ def _sigma_table(s: dict[str, Any]) -> dict[str, Any]:
             "columns": cols, "rows": rows}
 
 
-def tables(s: dict[str, Any], paired: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def paired_rows(s: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every paired comparison (a, b, metric, diff) in the order the summary computed them."""
+    diffs = {(r["name"], p["vs"], p["metric"]): p["diff"] for r in s["schemes"] for p in r.get("paired", [])}
+    return [{"a": a, "b": b, "metric": key, "diff": diffs[(a, b, key)]}
+            for a, b in compared_pairs(s["picked"]["good"]) for key in PAIRED_METRICS]
+
+
+def tables(run: RunData) -> list[dict[str, Any]]:
+    s = run.summary
+    paired = paired_rows(s)
     out = [_sigma_table(s)]
     out.append({"title": "Init schemes (same seeds as the sweep)",
                 "columns": ["scheme", "per-layer std", "regime", "share", "loss at init", "val acc", "final train loss"],
@@ -179,3 +197,29 @@ def headline(s: dict[str, Any]) -> str:
     counts = {reg: sum(r["regime"] == reg for r in s.get("sigmas", [])) for reg in REGIMES}
     return (f"sigma picks: small {fmt(p.get('small'))}, good {fmt(p.get('good'))}, large {fmt(p.get('large'))}{acc}; "
             + ", ".join(f"{k} {v}" for k, v in counts.items() if v) + f" of {len(s.get('sigmas', []))} sigmas")
+
+
+def key_findings(run: RunData) -> list[str]:
+    """The 3-5 sentences the report leads with: loss at init, the three sigmas, inits, data, breakers."""
+    s = run.summary
+    rows, picked = s["sigmas"], s["picked"]
+    ok = [r["sigma"] for r in rows if not r["loss_at_init_departs"]]
+    exponent = loss_exponent(rows)
+    out = [f"The loss at init is ln 2 = {LN2:.3f} (a chance guess) for sigma up to {_g(max(ok) if ok else None)}"
+           + (f" and grows as sigma^{exponent:.2f} beyond 10 ln 2 (theory: 3)." if exponent is not None else ".")]
+    parts = [f"{key} sigma = {r['sigma']:g} ({r['regime']}, val acc {_g(r['val_acc']['median'])})"
+             for key in ("small", "good", "large") if (r := _row(rows, picked[key])) is not None]
+    out.append(f"Picked from the regimes over {s['seeds']} seeds: " + (", ".join(parts) or "none") + ".")
+    best = max((r for r in s["schemes"] if r["val_acc"]["median"] is not None),
+               key=lambda r: r["val_acc"]["median"], default=None)
+    if best is not None:
+        out.append(f"Of the named inits, {best['label']} ends with the highest median val acc "
+                   f"({_stat(best['val_acc'])}, {best['regime']}).")
+    lab = {r["transform"]: r for r in s["data_scaling"] if r["setup"].startswith("lab")}
+    raw, std = lab.get("centred at (10, 10), raw"), lab.get("centred at (10, 10), standardized")
+    if raw and std:
+        out.append(f"Circles centred at (10, 10) reach val acc {_g(raw['val_acc']['median'])} unnormalized and "
+                   f"{_g(std['val_acc']['median'])} standardized.")
+    out.append("Breaking training on purpose: " + "; ".join(f"{b['name']} ends {b['regime']}" for b in s["breakers"])
+               + ".")
+    return out
