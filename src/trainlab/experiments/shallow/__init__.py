@@ -23,7 +23,7 @@ from trainlab.experiments.shallow import figures, text
 from trainlab.experiments.shallow.settings import ShallowSettings
 from trainlab.experiments.shallow.train import run
 
-SCHEMA_VERSION = 2  # 2: the shared fields of finish() (settings, key_findings, key_figures, title, timing), network
+SCHEMA_VERSION = 3  # 3: pick_rules, good_pick_note, init_pairs; 2: the shared fields of finish(), network
 
 # These nets are tiny (widths 2-6): one thread avoids thread hand-off costs that, on a busy 2-core
 # machine, made a training step about 20x slower with 2 threads (K=688: 5 ms vs 90-110 ms per step;

@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 
+from trainlab.experiments.shallow import boundary_figures  # noqa: E402
 from trainlab.experiments.shallow.regimes import LN2, REGIMES  # noqa: E402
 from trainlab.nn.population import PopulationMLP  # noqa: E402
 from trainlab.report.figures import Figure, band_iqr, errorbars_ci  # noqa: E402
@@ -57,6 +58,33 @@ def loss_curves_caption(run: RunData) -> str:
     s = run.summary
     return (f"Train and val loss curves of the {_net(s)} net per init sigma (colour, log scale), median line and "
             f"interquartile band over {s['seeds']} seeds; dashed: ln 2, the loss of a chance-level guess.")
+
+
+def accuracy_curves(run: RunData):
+    s, d = run.summary, run.npz("curves.npz")
+    st = s["settings"]
+    sig = d["sigma"]
+    sigmas = sorted(float(v) for v in np.unique(sig[np.isfinite(sig)]))
+    norm = LogNorm(min(sigmas), max(sigmas))
+    cmap = plt.get_cmap("viridis")
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.6), sharey=True, layout="constrained")
+    for sv in sigmas:
+        band_iqr(a, d["steps"], d["val_acc"][:, np.isclose(sig, sv)], color=cmap(norm(sv)), lw=1.2, alpha=0.1)
+    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=a, label=SIGMA_LABEL)
+    a.set(title="val accuracy per init sigma", xlabel=f"step (full-batch GD, lr {st['lr']:g})",
+          ylabel=f"val accuracy (first {min(st['n_curve'], st['n_val']):,} val points)", ylim=(0.4, 1.02))
+    for key, v in s["picked"].items():
+        if v is not None:
+            band_iqr(b, d["steps"], d["val_acc"][:, np.isclose(sig, v)], lw=1.6, label=f"sigma = {v:g} ({key})")
+    names = [str(n) for n in d["scheme_names"]]
+    for name in ("xavier_normal", "kaiming_normal"):
+        if name in names:
+            cols = d["scheme"] == names.index(name)
+            band_iqr(b, d["steps"], d["val_acc"][:, cols], lw=1.6, style="--", label=name)
+    b.set(title="the picked sigmas, Glorot and He", xlabel="step")
+    b.legend(fontsize=8, loc="lower right")
+    fig.suptitle(f"val accuracy over training: median line and 25-75% band over {s['seeds']} seeds")
+    return fig
 
 
 def sigma_sweep(run: RunData):
@@ -179,6 +207,10 @@ def schemes_breakers(run: RunData):
 
 FIGURES: tuple[Figure, ...] = (
     Figure("loss_curves.png", loss_curves, loss_curves_caption, requires=("curves.npz",)),
+    Figure("accuracy_curves.png", accuracy_curves,
+           "Val accuracy over training, not only loss: left per init sigma (colour), right the three picked sigmas "
+           "with Glorot and He normal (dashed); median line and interquartile band over seeds.",
+           requires=("curves.npz:val_acc", "curves.npz:scheme")),
     Figure("sigma_sweep.png", sigma_sweep, SIGMA_SWEEP_CAPTION),
     Figure("decision_boundaries.png", boundaries, boundaries_caption,
            requires=("curves.npz", "boundaries.json", "boundaries.safetensors")),
@@ -186,5 +218,6 @@ FIGURES: tuple[Figure, ...] = (
     Figure("schemes_breakers.png", schemes_breakers,
            "Val accuracy of the picked sigmas, the named init schemes and the ways to break training, coloured by "
            "regime."),
+    *boundary_figures.FIGURES,
 )
-KEY_FIGURES = ("sigma_sweep.png", "decision_boundaries.png")
+KEY_FIGURES = ("sigma_sweep.png", "boundary_grid.png", "accuracy_curves.png")

@@ -113,20 +113,30 @@ def majority(labels: Sequence[str]) -> tuple[str, float, dict[str, int]]:
     return best, share, {r: counts[r] for r in REGIMES if counts.get(r)}
 
 
-def pick_representatives(rows: Sequence[dict[str, Any]]) -> dict[str, Optional[float]]:
-    """The lab's three sigmas from per-sigma rows {sigma, regime, regime_share, val_acc_median}.
+PICK_RULES: dict[str, str] = {  # why each pick is picked; reads after "picked because"
+    "small": "it is, below the good sigma, the sigma whose seeds are most often labelled slow_start (ties: the best "
+             "median val acc): training starts slowly, yet arrives at a good solution",
+    "good": f"it is the sigma most often labelled good (ties: the best median val acc) among those whose median loss "
+            f"at init is within {PLATEAU_TOL} nats of ln 2, Karpathy's check (when no good sigma passes the check, the "
+            "best good sigma regardless, and good_pick_note says so)",
+    "large": "it is, above the good sigma, the smallest sigma most often labelled no_recovery: training converges, "
+             "but does not recover from the init",
+}
 
-    - good: a sigma labelled ``good`` with the largest share (then the best median val acc);
-      without one, the sigma with the best median val acc;
-    - small: below ``good``, a ``slow_start`` sigma with the largest share (then the best val acc);
-    - large: above ``good``, a ``no_recovery`` sigma with the largest share (then the smallest sigma).
+
+def pick_representatives(rows: Sequence[dict[str, Any]]) -> dict[str, Optional[float]]:
+    """The lab's three sigmas from per-sigma rows {sigma, regime, regime_share, val_acc_median, loss_ok}.
+
+    ``PICK_RULES`` says each rule in words. ``loss_ok`` (default True) is the loss-at-init check:
+    the good sigma is picked among the good sigmas that pass it whenever one does.
     """
     def acc(r: dict) -> float:
         v = r.get("val_acc_median")
         return -1.0 if v is None else float(v)
 
     goods = [r for r in rows if r["regime"] == "good"]
-    pool = goods or list(rows)
+    passing = [r for r in goods if r.get("loss_ok", True)]
+    pool = passing or goods or list(rows)
     if not pool:
         return {"small": None, "good": None, "large": None}
     good = max(pool, key=lambda r: (r["regime_share"] if goods else 0.0, acc(r), -r["sigma"]))["sigma"]
@@ -135,6 +145,18 @@ def pick_representatives(rows: Sequence[dict[str, Any]]) -> dict[str, Optional[f
     small = max(smalls, key=lambda r: (r["regime_share"], acc(r), r["sigma"]))["sigma"] if smalls else None
     large = max(larges, key=lambda r: (r["regime_share"], -r["sigma"]))["sigma"] if larges else None
     return {"small": small, "good": good, "large": large}
+
+
+def good_pick_note(rows: Sequence[dict[str, Any]]) -> Optional[str]:
+    """Why the good sigma departs from the loss-at-init check, when it has to; None when it passes."""
+    goods = [r for r in rows if r["regime"] == "good"]
+    if not goods:
+        return "no sigma is labelled good: the good pick is the sigma with the best median val acc"
+    if any(r.get("loss_ok", True) for r in goods):
+        return None
+    names = ", ".join(f"{r['sigma']:g}" for r in goods)
+    return (f"every sigma labelled good ({names}) has a median loss at init "
+            f"more than {PLATEAU_TOL} nats from ln 2: none passes the check")
 
 
 def criteria_json() -> dict[str, Any]:

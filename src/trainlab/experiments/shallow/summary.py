@@ -15,7 +15,8 @@ import torch
 from trainlab.experiments.shallow.populations import (
     ACTIVATION, HIDDEN, REPORT_VALUES, SCHEME_PAIRS, SCHEMES, VARIANT_INITS, VARIANT_N_TEST, SeedGroup,
     layer_stds)
-from trainlab.experiments.shallow.regimes import LN2, PLATEAU_TOL, criteria_json, majority, pick_representatives
+from trainlab.experiments.shallow.regimes import (
+    LN2, PICK_RULES, PLATEAU_TOL, criteria_json, good_pick_note, majority, pick_representatives)
 from trainlab.experiments.shallow.settings import SIGMA_REF, ShallowSettings
 from trainlab.losses import cross_entropy
 from trainlab.members import Member
@@ -70,8 +71,13 @@ def sigma_rows(res: Results) -> list[dict[str, Any]]:
 
 
 def picks(rows: list[dict[str, Any]]) -> dict[str, Optional[float]]:
-    return pick_representatives([{"sigma": r["sigma"], "regime": r["regime"], "regime_share": r["regime_share"],
-                                  "val_acc_median": r["val_acc"]["median"]} for r in rows])
+    return pick_representatives(pick_rows(rows))
+
+
+def pick_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the pick rules read of each sigma row: regime, share, median val acc, the loss-at-init check."""
+    return [{"sigma": r["sigma"], "regime": r["regime"], "regime_share": r["regime_share"],
+             "val_acc_median": r["val_acc"]["median"], "loss_ok": not r["loss_at_init_departs"]} for r in rows]
 
 
 def _paired(res: Results, a: str, b: str, key: str = "val_acc") -> dict[str, Any]:
@@ -170,9 +176,17 @@ def variant_rows(res: Results, st: ShallowSettings) -> list[dict[str, Any]]:
             "test_acc_best_single_run": float(test.max()),
             "test_acc_by_init": {g.meta["init"]: summarize(test[i]) for i, (_, g) in enumerate(groups)},
             "best_on_test_at_step": {str(s): summarize(t.test[s]["acc"][idx].max(axis=0)) for s in sorted(t.test)},
+            "init_pairs": _variant_pairs(test, [g.meta["init"] for _, g in groups]),
             "loss_at_init": summarize(t.curves["train_loss"][0, idx.ravel()]),
         })
     return out
+
+
+def _variant_pairs(test: np.ndarray, inits: list[str]) -> list[dict[str, Any]]:
+    """Test accuracy of the report set-up's inits compared in pairs (``SCHEME_PAIRS``), paired over seeds."""
+    row = {init: i for i, init in enumerate(inits)}
+    return [{"a": a, "b": b, "metric": "test_acc", "diff": paired_difference(test[row[a]], test[row[b]])}
+            for a, b in SCHEME_PAIRS if a in row and b in row]
 
 
 def breaker_rows(res: Results) -> list[dict[str, Any]]:
@@ -219,5 +233,5 @@ def results(res: Results, st: ShallowSettings) -> dict[str, Any]:
     for row in schemes:
         row["paired"] = [{"vs": p["b"], "metric": p["metric"], "diff": p["diff"]} for p in paired if p["a"] == row["name"]]
     return {"seeds": st.seeds, "network": {"sizes": [2, *HIDDEN, 2], "activation": ACTIVATION, "bias_init": "zeros"},
-            "sigmas": rows, "picked": picked, "schemes": schemes, "data_scaling": scaling_rows(res, rows, st),
+            "sigmas": rows, "picked": picked, "pick_rules": dict(PICK_RULES), "good_pick_note": good_pick_note(pick_rows(rows)), "schemes": schemes, "data_scaling": scaling_rows(res, rows, st),
             "breakers": breaker_rows(res), "regime_criteria": criteria_json()}

@@ -23,7 +23,9 @@ import torch
 
 from trainlab.data.toy import Split
 from trainlab.experiments.shallow import summary
-from trainlab.experiments.shallow.populations import ACTIVATION, CENTER, DEAD_BIAS, HIDDEN, PopulationPlan, plan
+from trainlab.experiments.shallow.boundaries import save_boundaries
+from trainlab.experiments.shallow.populations import (
+    ACTIVATION, CENTER, DEAD_BIAS, HIDDEN, SCHEMES, PopulationPlan, plan)
 from trainlab.experiments.shallow.regimes import classify, features
 from trainlab.experiments.shallow.settings import SIGMA_REF, ShallowSettings
 from trainlab.experiments.study import Advance, StudyRun
@@ -31,7 +33,6 @@ from trainlab.loop import FitState, evaluate
 from trainlab.nn.population import PopulationMLP
 from trainlab.runner import build_population, load_data, run_population
 from trainlab.runs.io import write_json_atomic
-from trainlab.runs.store import save_weights
 
 
 @dataclass
@@ -54,6 +55,7 @@ class TrainedPopulation:
     train_y: np.ndarray
     seconds: float
     test: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)  # step -> {loss, acc} (K,)
+    snapshots: dict[int, dict[str, torch.Tensor]] = field(default_factory=dict)  # step -> state dict (all members)
 
     def stat_values(self, key: str, idx: list[int]) -> np.ndarray:
         """Per-member values of one final metric for the members ``idx``."""
@@ -75,6 +77,32 @@ class HeldOutProbe:
         loss, acc = evaluate(state.model, self.x, self.y)
         self.records[state.step] = {"loss": loss.cpu().numpy().astype(np.float64),
                                     "acc": acc.cpu().numpy().astype(np.float64)}
+
+
+class WeightSnapshots:
+    """A fit callback: every member's weights (a CPU state dict) at the evaluations of ``steps``."""
+
+    def __init__(self, steps: tuple[int, ...]):
+        self.steps = set(steps)
+        self.taken: dict[int, dict[str, torch.Tensor]] = {}
+
+    def on_eval(self, state: FitState) -> None:
+        if state.step in self.steps:
+            self.taken[state.step] = state.model.state_dict()
+
+
+def _merge_snapshots(parts: list[WeightSnapshots]) -> dict[int, dict[str, torch.Tensor]]:
+    """Join chunk snapshots along the member axis (chunks are in member order)."""
+    if not parts:
+        return {}
+    steps = sorted(set.intersection(*(set(p.taken) for p in parts)))
+    return {s: {k: torch.cat([p.taken[s][k] for p in parts]) for k in parts[0].taken[s]} for s in steps}
+
+
+def snapshot_steps(st: ShallowSettings) -> tuple[int, ...]:
+    """Evaluated steps whose weights the boundary snapshots show: init, early, middle and the end."""
+    wanted = {0, st.eval_every, 5 * st.eval_every, 15 * st.eval_every, st.steps}
+    return tuple(sorted(s for s in wanted if s <= st.steps))
 
 
 @torch.no_grad()
@@ -105,19 +133,25 @@ def _merge_probes(probes: list[HeldOutProbe]) -> dict[int, dict[str, np.ndarray]
     return {s: {k: np.concatenate([p.records[s][k] for p in probes]) for k in ("loss", "acc")} for s in steps}
 
 
-def train_plan(p: PopulationPlan, n_curve: int, device: torch.device,
-               progress: Optional[Advance] = None) -> TrainedPopulation:
-    """Train ``p`` and measure its members (curves, final val metrics, dead units, regimes)."""
+def train_plan(p: PopulationPlan, n_curve: int, device: torch.device, progress: Optional[Advance] = None,
+               snapshots: tuple[int, ...] = ()) -> TrainedPopulation:
+    """Train ``p`` and measure its members (curves, final val metrics, dead units, regimes); keep every
+    member's weights at the steps ``snapshots``."""
     t0 = time.perf_counter()
     ds = load_data(p.cfg.data, p.cfg.run.seed)
     curve_ds = ds if p.held_out == "test" else replace(ds, val=Split(ds.val.x[:n_curve], ds.val.y[:n_curve]))
     probes: list[HeldOutProbe] = []
+    kept: list[WeightSnapshots] = []
 
     def callbacks(chunk: Optional[list] = None) -> list[Any]:
-        if p.held_out != "test":
-            return []
-        probes.append(HeldOutProbe(ds.test.x.to(device), ds.test.y.to(device)))
-        return [probes[-1]]
+        out: list[Any] = []
+        if snapshots:
+            kept.append(WeightSnapshots(snapshots))
+            out.append(kept[-1])
+        if p.held_out == "test":
+            probes.append(HeldOutProbe(ds.test.x.to(device), ds.test.y.to(device)))
+            out.append(probes[-1])
+        return out
 
     model, fits, arrays = run_population(p.cfg, curve_ds, p.members, device, callbacks, progress)
     frozen = np.zeros(len(p.members), dtype=bool)
@@ -142,7 +176,7 @@ def train_plan(p: PopulationPlan, n_curve: int, device: torch.device,
         weight_change=weight_change(init_model, model),
         regimes=[classify(f) for f in feats], leave_steps=[f.leave_step for f in feats], model=model.to("cpu"),
         train_x=ds.train.x.numpy(), train_y=ds.train.y.numpy(), seconds=time.perf_counter() - t0,
-        test=_merge_probes(probes))
+        test=_merge_probes(probes), snapshots=_merge_snapshots(kept))
 
 
 def run(st: ShallowSettings, sr: StudyRun) -> dict[str, Any]:
@@ -151,7 +185,8 @@ def run(st: ShallowSettings, sr: StudyRun) -> dict[str, Any]:
     for p in plan(st):
         with sr.timed(p.name):
             desc = f"shallow/{p.name}: {len(p.members)} members x {p.cfg.train.steps} steps"
-            trained.append(train_plan(p, st.n_curve, sr.device, sr.task(desc)))
+            keep = snapshot_steps(st) if p.name == "lab" else ()
+            trained.append(train_plan(p, st.n_curve, sr.device, sr.task(desc), keep))
     res = summary.Results(trained)
     results = summary.results(res, st)
     save_data(sr.folder, res, trained, results["picked"])
@@ -173,20 +208,6 @@ def _setup(st: ShallowSettings) -> dict[str, Any]:
                     f"{st.eval_every} steps",
         "sigma_fixed": SIGMA_REF, "data_scales": [*st.scales, 1.0], "center": list(CENTER), "dead_relu_bias": DEAD_BIAS,
     }
-
-
-def _boundary_members(res: summary.Results, picked: dict[str, Optional[float]]) -> list[dict[str, Any]]:
-    """For each picked sigma and Glorot normal: the lab member with its group's median val accuracy."""
-    wanted = [(f"sigma = {v:g} ({k})", f"sigma={v:g}") for k, v in picked.items() if v is not None]
-    wanted.append(("Glorot/Xavier normal", "xavier_normal"))
-    out = []
-    for title, name in wanted:
-        t, g = res.groups[name]
-        order = sorted(g.members, key=lambda j: t.val_acc[j])
-        j = order[(len(order) - 1) // 2]
-        out.append({"title": f"{title}, seed {t.plan.members[j].seed}", "group": name, "member": j,
-                    "seed": t.plan.members[j].seed, "regime": t.regimes[j], "val_acc": float(t.val_acc[j])})
-    return out
 
 
 def _member_rows(trained: list[TrainedPopulation]) -> list[dict[str, Any]]:
@@ -211,13 +232,17 @@ def save_data(folder: Path, res: summary.Results, trained: list[TrainedPopulatio
               picked: dict[str, Optional[float]]) -> None:
     """The raw material of the figures: curves, per-member results, boundary members' weights."""
     lab = res.trained["lab"]
-    sigma = np.full(len(lab.plan.members), np.nan)
+    k = len(lab.plan.members)
+    sigma = np.full(k, np.nan)
+    scheme = np.full(k, -1, dtype=np.int64)  # index into SCHEMES, -1: not a named-scheme member
     for g in lab.plan.groups:
         if g.kind == "sigma":
             sigma[g.members] = g.meta["sigma"]
+        elif g.kind == "scheme":
+            scheme[g.members] = list(SCHEMES).index(g.name)
     np.savez_compressed(folder / "curves.npz", steps=lab.steps, train_loss=lab.curves["train_loss"],
-                        val_loss=lab.curves["val_loss"], sigma=sigma, train_x=lab.train_x, train_y=lab.train_y)
+                        val_loss=lab.curves["val_loss"], train_acc=lab.curves["train_acc"],
+                        val_acc=lab.curves["val_acc"], sigma=sigma, scheme=scheme,
+                        scheme_names=np.asarray(list(SCHEMES)), train_x=lab.train_x, train_y=lab.train_y)
     write_json_atomic(folder / "members.json", _member_rows(trained))
-    chosen = _boundary_members(res, picked)
-    save_weights(folder, lab.model.select([c["member"] for c in chosen]).state_dict(), "boundaries.safetensors")
-    write_json_atomic(folder / "boundaries.json", chosen)
+    save_boundaries(folder, res, trained, picked)
