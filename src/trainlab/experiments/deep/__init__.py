@@ -26,7 +26,7 @@ from trainlab.experiments.deep.settings import DeepSettings
 from trainlab.experiments.deep.train import run
 from trainlab.experiments.registry import Study, register
 
-SCHEMA_VERSION = 2  # 2: the shared fields of finish() (settings, key_findings, key_figures)
+SCHEMA_VERSION = 3  # 3: draws and abs_draws; 2: the shared fields of finish() (settings, key_findings, key_figures)
 
 STUDY = register(Study(
     name="deep", title="Part 2: Initialization of a deep network", settings=DeepSettings, run=run,

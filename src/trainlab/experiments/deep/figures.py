@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from trainlab.report.figures import Figure, PerKey, draw_band  # noqa: E402
+from trainlab.report.figures import Figure, PerKey, band_min_max, draw_band  # noqa: E402
 from trainlab.report.folder import RunData  # noqa: E402
 
 AXIS_EXP = 300  # log axes stop at 1e-300 and 1e300: float64 predictions can run past them (drawn off-axis)
@@ -153,6 +153,36 @@ def _trainability(setup: dict):
     return fig
 
 
+def abs_draws(setup: dict):
+    """Mean and std of |a| per layer over independent draws: median line, min-max band, one line per init."""
+    block = setup["abs_draws"]
+    acts = block["activations"]
+    fig, axes = plt.subplots(2, len(acts), figsize=(5.2 * len(acts), 6.6), squeeze=False, sharex=True)
+    layers = np.arange(1, setup["depth"] + 1)
+    for col, act in enumerate(acts):
+        for row, (key, what) in enumerate((("act_abs_mean", "mean |activation|"), ("act_abs_std", "std of |activation|"))):
+            ax = axes[row, col]
+            for pair in (p for p in block["pairs"] if p["activation"] == act):
+                vals = np.array([[np.nan if v is None else v for v in draw] for draw in pair["values"][key]], dtype=float)
+                vals = np.where(vals > 0, vals, np.nan).T  # (layers, draws); log axis: 0 not drawn
+                if np.isfinite(vals).any():
+                    band_min_max(ax, layers, vals, color=INIT_COLORS.get(pair["init"], "grey"), label=pair["init"])
+                over = sorted({layer for draw in pair["flags"] for layer, f in enumerate(draw) if f is not None})
+                if over:
+                    ax.scatter(layers[over], [1.0] * len(over), transform=ax.get_xaxis_transform(), marker="^",
+                               color=INIT_COLORS.get(pair["init"], "grey"), s=14, clip_on=False, zorder=5)
+            ax.set_yscale("log")
+            ax.grid(alpha=0.3)
+            ax.set_title(f"{act}: {what}")
+            if row == 1:
+                ax.set_xlabel("layer")
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(f"The lab's statistic at {setup['depth']} x {setup['width']} ({setup['name']}): median over "
+                 f"{block['draws']} independent draws, band = min..max; up triangles: a draw overflowed (inf/NaN)")
+    fig.tight_layout()
+    return fig
+
+
 def he_claim(run: RunData):
     he = run.summary["he_claim"]
     lrs = list(dict.fromkeys(r["lr"] for r in he["runs"]))
@@ -213,10 +243,15 @@ PER_SETUP = (
            _about(" trained on circles: median training accuracy at the end of the budget over seeds, and median "
                   "steps to 90% ('-': never).", named=False),
            when=lambda run, name: bool(_setup(run, name).get("training"))),
+    Figure("{key}_abs_draws.png", lambda run, name: abs_draws(_setup(run, name)),
+           _about(": the lab's statistic, mean and std of |activation| per layer, for N(0, 1), Glorot and He (normal "
+                  "and uniform) with ReLU and tanh; median over independent draws of the network with the min-max "
+                  "band (log scale). Up triangles on the top edge: at least one draw overflowed float32 there."),
+           when=lambda run, name: bool(_setup(run, name).get("abs_draws"))),
 )
 FIGURES = (
     PerKey(lambda run: [s["name"] for s in run.summary.get("setups", [])], PER_SETUP),
     Figure("he_claim.png", he_claim, _he_caption, requires=("summary.json:he_claim",),
            when=lambda run: bool(run.summary["he_claim"].get("runs"))),
 )
-KEY_FIGURES = ("report_act_std.png", "lab_trainability.png", "he_claim.png")
+KEY_FIGURES = ("lab_abs_draws.png", "report_act_std.png", "lab_trainability.png", "he_claim.png")

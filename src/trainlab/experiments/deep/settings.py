@@ -66,13 +66,18 @@ class DeepSettings(StudySettings):
     he_width: int = 100
     he_seeds: int = 6
     he_lrs: tuple[float, ...] = (0.01, 0.03)
+    draws: int = 5  # independent network draws for the lab's |activation| statistic (draws.py)
+    draw_rows: int = 1000  # rows per draw: 1,000 x width values per layer vary far less than the draws do
+    draw_inits: tuple[str, ...] = ("N(0,1)", "xavier_normal", "xavier_uniform", "he_normal", "he_uniform")  # the
+    # lab's N(0, 1), Glorot and He, and the uniform variants the student report ranks
+    draw_activations: tuple[str, ...] = ("relu", "tanh")  # the lab's ReLU and the report's tanh
 
     @classmethod
     def quick(cls) -> "DeepSettings":
         """Small set-ups (the report's still deep enough for N(0, 1) to overflow float32)."""
         return cls(preset="quick", lab_depth=8, lab_width=32, lab_n=2_000, report_depth=45, report_width=128,
                    report_n=1_000, steps=60, seeds=2, eval_every=5, he_depth=10, he_width=32, he_seeds=2,
-                   he_lrs=(0.01,))
+                   he_lrs=(0.01,), draws=3, draw_rows=500)
 
     def setups(self) -> tuple[Setup, ...]:
         quick = self.preset == "quick"
@@ -86,6 +91,9 @@ class DeepSettings(StudySettings):
     def check(self) -> None:
         self.at_least(1, "lab_depth", "lab_width", "lab_n", "report_depth", "report_width", "report_n", "steps",
                       "seeds", "eval_every", "he_depth", "he_width", "he_seeds")
+        self.at_least(1, "draws", "draw_rows")
+        self.one_of("draw_inits", INIT_SCHEMES)
+        self.one_of("draw_activations", dict.fromkeys(STUDY_ACTIVATIONS))
         if not (self.lr > 0 and self.momentum >= 0 and self.he_lrs and min(self.he_lrs) > 0):
             raise UsageError(f"deep study: need lr > 0, momentum >= 0 and he_lrs > 0, got {self.lr}, "
                              f"{self.momentum}, {list(self.he_lrs)}")

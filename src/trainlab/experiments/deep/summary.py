@@ -151,7 +151,7 @@ def same_as(init: str, activation: str) -> Optional[str]:
 def results(st: DeepSettings, blocks: list[dict], he: dict) -> dict[str, Any]:
     """The study's own part of summary.json (finish() adds the words, figures and shared fields)."""
     return {
-        "quick": st.preset == "quick", "setups": blocks, "he_claim": he,
+        "quick": st.preset == "quick", "setups": blocks, "he_claim": he, "draws": st.draws,
         "inits": {name: {"scheme": s, "scale": sc} for name, (s, sc) in INIT_SCHEMES.items()},
         "activations": list(STUDY_ACTIVATIONS),
         "skips": [{"activation": a, "reason": r} for a, r in SKIPPED_ACTIVATIONS.items()]

@@ -84,6 +84,40 @@ def _he_sentences(he: dict) -> list[str]:
     return out
 
 
+def shown_layers(depth: int) -> list[int]:
+    """1-based layers a table shows: the first, a few in between, the last."""
+    return sorted({1, 2, 5, 10, 20, 30, 40, depth} & set(range(1, depth + 1)))
+
+
+def _stat_cell(st: dict) -> str:
+    if st.get("median") is None:
+        return st.get("flag", "n/a")
+    if st["n"] == 1:
+        return fmt(st["median"])
+    return f"{fmt(st['median'])} [{fmt(st['lo'])}, {fmt(st['hi'])}]"
+
+
+def draws_table(setup: dict, key: str, what: str) -> dict:
+    """The lab's statistic over draws at a few layers, one row per pair."""
+    block = setup["abs_draws"]
+    layers = shown_layers(setup["depth"])
+    return {"title": f"{what} per layer at {setup['depth']}x{setup['width']} ({setup['name']}), median [95% CI] over "
+                     f"{block['draws']} independent draws ({block['rows']:,} rows each)",
+            "columns": ["init", "activation"] + [f"layer {i}" for i in layers],
+            "rows": [[p["init"], p["activation"]] + [_stat_cell(p[key][i - 1]) for i in layers] for p in block["pairs"]]}
+
+
+def draws_sentence(setup: dict) -> str:
+    """Where the lab's statistic ends for each pair, with its spread over draws."""
+    block = setup["abs_draws"]
+    parts = []
+    for p in block["pairs"]:
+        first, last = p["act_abs_mean"][0], p["act_abs_mean"][-1]
+        parts.append(f"{p['init']}+{p['activation']} {_stat_cell(first)} -> {_stat_cell(last)}")
+    return (f"Mean |activation| at layer 1 -> layer {setup['depth']} ({setup['depth']}x{setup['width']}, median [95% "
+            f"CI] over {block['draws']} draws): " + "; ".join(parts))
+
+
 def observations(run: RunData) -> list[str]:
     """Sentences computed from the results."""
     summary = run.summary
@@ -106,6 +140,8 @@ def observations(run: RunData) -> list[str]:
             out.append(theory)
         if setup.get("training"):
             out.append(_train_sentence(setup, setup["training"]))
+        if setup.get("abs_draws"):
+            out.append(draws_sentence(setup))
     out += _he_sentences(summary["he_claim"])
     return out
 
@@ -141,6 +177,10 @@ def tables(run: RunData) -> list[dict]:
             cols, rows = _grid(setup, _train_cell)
             out.append({"title": f"Trainability ({setup['depth']}x{setup['width']}, circles): median training accuracy "
                                  f"after {setup['training']['steps']} steps / median steps to 90%", "columns": cols, "rows": rows})
+    for setup in summary["setups"]:
+        if setup.get("abs_draws"):
+            out.append(draws_table(setup, "act_abs_mean", "Mean |activation|"))
+            out.append(draws_table(setup, "act_abs_std", "Std of |activation|"))
     he = summary["he_claim"]
     out.append({"title": f"He et al. 2015 claim at {he['depth']}x{he['width']} ReLU ({he['seeds']} seeds)",
                 "columns": ["init", "lr", "reached_acc median [lo, hi]", "steps_to_90 median", "seeds at 90%", "diverged"],

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from trainlab.data.toy import Dataset, make_toy
+from trainlab.experiments.deep.draws import run_draws
 from trainlab.experiments.deep.measure import init_population, run_setup
 from trainlab.experiments.deep.settings import INIT_SCHEMES, STUDY_ACTIVATIONS, DeepSettings, Setup
 from trainlab.experiments.deep.summary import (
@@ -118,6 +119,9 @@ def run(st: DeepSettings, sr: StudyRun) -> dict[str, Any]:
         with sr.timed(f"stats_{setup.name}"):
             advance = sr.task(f"{setup.name} {setup.depth}x{setup.width}: statistics", len(STUDY_ACTIVATIONS))
             blocks.append(run_setup(setup, st.run_seed, sr.device, advance))
+        with sr.timed(f"draws_{setup.name}"):
+            advance = sr.task(f"{setup.name}: |activation| over {st.draws} draws", len(st.draw_activations))
+            blocks[-1]["abs_draws"] = run_draws(setup, st, sr.device, advance)
         if setup.train:
             with sr.timed(f"train_{setup.name}"):
                 advance = sr.task(f"{setup.name}: training", len(STUDY_ACTIVATIONS))
