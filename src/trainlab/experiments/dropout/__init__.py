@@ -21,7 +21,7 @@ from trainlab.experiments.dropout.settings import DropoutSettings
 from trainlab.experiments.dropout.train import run
 from trainlab.experiments.registry import Study, register
 
-SCHEMA_VERSION = 2  # 2: the shared fields of finish() (settings, key_findings, key_figures)
+SCHEMA_VERSION = 3  # 3: ensemble_seeds, intervals, vs_none, he_extension; 2: the shared fields of finish()
 
 STUDY = register(Study(
     name="dropout", title="Part 3: Regularization with dropout", settings=DropoutSettings, run=run,

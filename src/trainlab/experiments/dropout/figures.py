@@ -87,6 +87,46 @@ def ensemble(run: RunData):
     return fig
 
 
+def ensemble_seeds(run: RunData):
+    """Per init: every seed's ensemble error against size, median over seeds with a min-max band."""
+    e, keys = run.npz("ensemble.npz"), _ensembles(run)
+    inits = list(dict.fromkeys(g["init"] for g in keys))
+    fig, axes = plt.subplots(1, len(inits), figsize=(6 * len(inits), 4.3), squeeze=False, sharey=True)
+    for ax, init in zip(axes[0], inits):
+        for i, g in enumerate(k for k in keys if k["init"] == init):
+            key = f"{g['init']}__{g['variant']}"
+            errs = 100 * e[f"seed_errors__{key}"].T  # (sizes, seeds)
+            color = COLORS[i % len(COLORS)]
+            t = np.arange(1, errs.shape[0] + 1)
+            band_min_max(ax, t, errs, color=color, label=f"{_label(g['variant'])} ({errs.shape[1]} seeds)")
+            ax.axhline(100 * float(np.median(e[f"seed_eval__{key}"])), color=color, ls="--", lw=1.0)
+            long = 100 * e[f"errors__{key}"]
+            if len(long) > errs.shape[0]:
+                ax.plot(np.arange(1, len(long) + 1), long, color=color, lw=0.8, alpha=0.7)
+        ax.set(xscale="log", xlabel="ensemble size T", title=f"{_init_label(init)}")
+        ax.legend(fontsize=8)
+    axes[0, 0].set_ylabel("val error (%)")
+    fig.suptitle("MC-dropout ensembles of every seed: median over seeds, band = min..max; dashed: median eval-mode "
+                 "error; thin line: seed 0 on to the longest ensemble")
+    fig.tight_layout()
+    return fig
+
+
+def he_extension(run: RunData):
+    c, block = run.npz("he_extension.npz"), run.summary["he_extension"]
+    fig, ax = plt.subplots(figsize=(7.5, 4.3))
+    for i, v in enumerate(block["variants"]):
+        color = COLORS[i % len(COLORS)]
+        band_min_max(ax, c["epoch"][1:], 100 * c["val_error"][1:, v["members"]], color=color, label=v["label"])
+        for b in v["best_epochs"]:
+            ax.axvline(b, color=color, ls=":", lw=0.8)
+    ax.axvline(block["last_epoch"], color="gray", lw=1.0, ls="--", label=f"end of the main run ({block['last_epoch']})")
+    ax.set(xlabel="epoch", ylabel="val error (%)", title="He init only, trained on until the best epoch is found")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def _weight_grid(run: RunData, prefix: str, title: str):
     w, groups = run.npz("first_layer.npz"), run.json("groups.json")
     rows = [g for g in groups if f"best__{g['init']}__{g['variant']}" in w]
@@ -121,6 +161,16 @@ FIGURES = (
            "size comes from one sequence of passes (prefix averages of the logits). Dashed: the eval-mode error "
            "(dropout off, weights scaled) of the same member on the same samples.",
            requires=("ensemble.npz", "groups.json"), when=lambda run: bool(_ensembles(run))),
+    Figure("ensemble_seeds.png", ensemble_seeds,
+           "MC-dropout ensembles for every trained seed and both inits: val error against the ensemble size T (log "
+           "scale), median over seeds with the min-max band; dashed: the median eval-mode (weight-scaling) error; "
+           "thin: seed 0 carried on to the longest ensemble.",
+           requires=("ensemble.npz", "groups.json"),
+           when=lambda run: any(k.startswith("seed_errors__") for k in run.npz("ensemble.npz"))),
+    Figure("he_extension.png", he_extension,
+           "He init only, the variants whose best epoch was the last of the main run: val error per epoch (median "
+           "over seeds, min-max band), each seed's best epoch dotted; dashed: where the main run ended.",
+           requires=("he_extension.npz",), when=lambda run: bool((run.summary.get("he_extension") or {}).get("ran"))),
     Figure("first_layer_weights.png",
            lambda run: _weight_grid(run, "best", "First-layer weights at the best epoch (10 units per variant, seed 0)"),
            "Incoming weights of 10 first-layer units as 28x28 images, per variant (seed 0, best epoch; the units "
@@ -132,4 +182,4 @@ FIGURES = (
            "initial N(0, 0.1) noise is large next to this change, so the weights themselves look like noise.",
            requires=("first_layer.npz", "groups.json"), when=_images),
 )
-KEY_FIGURES = ("curves_lab.png", "ensemble.png")
+KEY_FIGURES = ("curves_lab.png", "ensemble_seeds.png", "curves_he.png")

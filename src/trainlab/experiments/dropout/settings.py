@@ -67,6 +67,20 @@ INIT_CHOICES: dict[str, InitChoice] = {i.key: i for i in (
 ENSEMBLE_SIZES = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)  # sizes listed in summary.json (all are stored)
 SRIVASTAVA_T = 50  # Srivastava et al. 2014, sec. 7.5: MC averaging matches weight scaling at ~50 samples
 
+# The student report's Table I (seed 004): test accuracy per dropout probability p (its dropout sits in front of
+# every layer, the input included) and ensemble size ("None": dropout off in evaluation, one pass).
+REPORT_TABLE: dict[float, dict[str, float]] = {
+    0.0: {"None": 0.863, "5": 0.8762, "50": 0.8762, "500": 0.8762, "1000": 0.8762},
+    0.2: {"None": 0.8675, "5": 0.8933, "50": 0.8931, "500": 0.894, "1000": 0.8936},
+    0.5: {"None": 0.8854, "5": 0.8703, "50": 0.8658, "500": 0.871, "1000": 0.8681},
+}
+# our variant closest to each of the report's p: (variant, how it differs)
+REPORT_MATCH: dict[float, tuple[str, str]] = {
+    0.0: ("none", "the same: no dropout"),
+    0.2: ("hid20", "20% after each hidden layer; the report also drops 20% of the inputs"),
+    0.5: ("hid50", "50% after each hidden layer; the report also drops 50% of the inputs"),
+}
+
 
 @dataclass(frozen=True)
 class DropoutSettings(StudySettings):
@@ -87,9 +101,14 @@ class DropoutSettings(StudySettings):
     hidden: tuple[int, ...] = (800, 800)  # the paper's and the lab's 784-800-800-10 net
     inits: tuple[str, ...] = ("lab", "he")  # trained side by side: the lab's init and He init
     variants: tuple[str, ...] = ("none", "in20-hid50", "hid20", "hid50")
-    t_max: int = 1000  # MC-dropout passes per ensemble: sizes 1..t_max from one sequence
+    t_max: int = 1000  # MC-dropout passes of the long ensemble: seed 0 of each variant of long_inits
+    t_seeds: int = 100  # MC-dropout passes for every seed: an interval over seeds at each size up to here
     mc_samples: int = 2000  # validation samples the ensembles see (1000 passes x 2000 ~ 5 TFLOP)
-    mc_inits: tuple[str, ...] = ("lab",)  # ensembles for these inits only: each one costs T passes
+    mc_inits: tuple[str, ...] = ("lab", "he")  # ensembles for these inits: every seed, t_seeds passes
+    long_inits: tuple[str, ...] = ("lab",)  # and for these, seed 0 runs on to t_max passes
+    he_epochs: int = 40  # the He-only run's epoch cap, when He's best epoch is the last (0: never run it)
+    he_seeds: int = 2  # its seeds: enough to see where the best epoch lies, within the time budget
+    he_patience: int = 5  # it stops once every member is this many epochs past its best
     init_readings: tuple[str, ...] = ("lab", "lab-variance", "he")  # loss at init only, no training
     watch_steps: int = 30  # steps of trainlab.watch on one exported member per init
     save_weights: bool = True  # best-epoch weights of every member (safetensors, ~5 MB per member)
@@ -99,21 +118,24 @@ class DropoutSettings(StudySettings):
     @classmethod
     def quick(cls) -> "DropoutSettings":
         """A first look in well under 2 minutes; one seed, so no intervals."""
-        return cls(preset="quick", epochs=5, seeds=1, t_max=100, mc_samples=500, n_val=2000, watch_steps=10)
+        return cls(preset="quick", epochs=5, seeds=1, t_max=100, t_seeds=50, mc_samples=500, n_val=2000,
+                   watch_steps=10, he_epochs=0)
 
     def check(self) -> None:
         self.at_least(1, "epochs", "batch_size", "seeds", "n_train", "t_max", "mc_samples", "memory_budget_mb",
                       "hidden")
-        self.at_least(0, "n_val", "watch_steps")
+        self.at_least(0, "n_val", "watch_steps", "he_epochs")
+        self.at_least(1, "t_seeds", "he_seeds", "he_patience")
         if not self.lr > 0 or self.weight_decay < 0:
             raise UsageError(f"dropout study: need lr > 0 and weight_decay >= 0, got {self.lr}, {self.weight_decay}")
         self.one_of("dataset", dict.fromkeys(DATASETS))
-        for name in ("inits", "mc_inits", "init_readings"):
+        for name in ("inits", "mc_inits", "long_inits", "init_readings"):
             self.one_of(name, INIT_CHOICES)
         self.one_of("variants", VARIANTS)
         if not self.inits or not self.variants:
             raise UsageError("dropout study: inits and variants must not be empty")
 
-    def ensemble_sizes(self) -> list[int]:
-        """The sizes listed in summary.json: the standard ones up to t_max, and t_max itself."""
-        return sorted({s for s in ENSEMBLE_SIZES if s <= self.t_max} | {self.t_max})
+    def ensemble_sizes(self, t: Optional[int] = None) -> list[int]:
+        """The sizes listed in summary.json: the standard ones up to ``t`` (default t_max), and ``t``."""
+        t = self.t_max if t is None else t
+        return sorted({s for s in ENSEMBLE_SIZES if s <= t} | {t})

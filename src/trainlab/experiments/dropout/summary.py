@@ -13,7 +13,7 @@ from typing import Any, Optional
 import numpy as np
 
 from trainlab.experiments.dropout.settings import INIT_CHOICES, VARIANTS, DropoutSettings
-from trainlab.stats import summarize
+from trainlab.stats import paired_difference, summarize
 
 
 def best_rows(curves: dict[str, np.ndarray], steps_per_epoch: int) -> np.ndarray:
@@ -33,10 +33,31 @@ def per_seed(curves: dict[str, np.ndarray], steps_per_epoch: int, groups: list[d
     return out
 
 
-def _ensemble(e: dict, n_mc: int, sizes: list[int]) -> dict[str, Any]:
+def wilson(error: float, n: int, z: float = 1.96) -> dict[str, float]:
+    """The 95% Wilson interval of an error rate measured on ``n`` samples (one model, one sequence of passes)."""
+    centre = (error + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(error * (1 - error) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return {"error": error, "lo": max(0.0, centre - half), "hi": min(1.0, centre + half)}
+
+
+def _seed_ensembles(e: dict, st: DropoutSettings) -> dict[str, Any]:
+    """Every seed's ensembles up to t_seeds passes: the error over seeds and its paired difference from
+    eval mode, at each listed size (negative: the ensemble beats eval mode)."""
+    errs, ev = e["seed_errors"], e["seed_eval"]
+    sizes = st.ensemble_sizes(errs.shape[1])
+    return {"t": int(errs.shape[1]), "seeds": int(errs.shape[0]), "members": e["seed_members"], "sizes": sizes,
+            "eval_mode_error": summarize(ev),
+            "error": {str(t): summarize(errs[:, t - 1]) for t in sizes},
+            "minus_eval_mode": {str(t): paired_difference(errs[:, t - 1], ev) for t in sizes}}
+
+
+def _ensemble(e: dict, n_mc: int, st: DropoutSettings) -> dict[str, Any]:
     errs = e["errors"]
+    sizes = st.ensemble_sizes(len(errs))
     hit = np.flatnonzero(errs <= e["eval_mode_error"])
     return {"ensemble_error": {str(s): float(errs[s - 1]) for s in sizes},
+            "ensemble_error_interval": {str(s): wilson(float(errs[s - 1]), n_mc) for s in sizes},
+            "ensemble_seeds": _seed_ensembles(e, st),
             "ensemble": {"member": e["member"], "seed": e["seed"], "samples": n_mc, "t_max": int(len(errs)),
                          "eval_mode_error": e["eval_mode_error"],
                          "reaches_eval_mode_at": int(hit[0] + 1) if hit.size else None,
@@ -66,12 +87,17 @@ def variant_entries(st: DropoutSettings, groups, curves: dict[str, np.ndarray], 
             "final_train_error": summarize(curves["train_error"][-1, ids]),
             "final_val_error": summarize(curves["val_error"][-1, ids]),
             "eval_mode_error": summarize(mc_eval_err[ids]),
+            "best_epoch_is_last": int(np.sum(curves["best_epoch"][ids] == int(curves["epoch"][-1]))),
             "ensemble_error": {}, "ensemble": None,
         }
+        if g.variant != "none" and f"{g.init}__none" in raw:
+            ref = raw[f"{g.init}__none"]
+            entry["vs_none"] = {f"{k}_error" if k != "gap" else k: paired_difference(r[k], ref[k])
+                                for k in ("train", "val", "gap")}
         if test_err is not None:
             entry["test_error"] = summarize(test_err[ids])
         if g.key in by_group:
-            entry |= _ensemble(by_group[g.key], n_mc, st.ensemble_sizes())
+            entry |= _ensemble(by_group[g.key], n_mc, st)
         elif not v.stochastic:
             entry["ensemble_skipped"] = "no dropout: every pass is the same deterministic net"
         else:
@@ -81,7 +107,7 @@ def variant_entries(st: DropoutSettings, groups, curves: dict[str, np.ndarray], 
 
 
 def results(*, st: DropoutSettings, dataset, groups, curves, trained, mc_eval_err, n_mc, test_err, ensembles,
-            checks) -> dict[str, Any]:
+            checks, he_extension: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """The study's own part of summary.json (finish() adds the words, figures and shared fields)."""
     variants = variant_entries(st, groups, curves, trained.steps_per_epoch, mc_eval_err, test_err, ensembles, n_mc,
                                checks["loss_dropout_on"])
@@ -98,8 +124,10 @@ def results(*, st: DropoutSettings, dataset, groups, curves, trained, mc_eval_er
                      "steps_per_epoch": trained.steps_per_epoch, "seeds": st.seeds,
                      "best_epoch_rule": "lowest val error (eval mode); ties: lower val loss, then earlier"},
         "inits": {k: INIT_CHOICES[k].to_json() for k in dict.fromkeys(st.inits + st.init_readings)},
-        "ensemble_settings": {"t_max": st.t_max, "samples": n_mc, "seed_index": 0,
-                              "inits": list(st.mc_inits), "sizes": st.ensemble_sizes(),
+        "ensemble_settings": {"t_max": st.t_max, "t_seeds": st.t_seeds, "samples": n_mc, "seed_index": 0,
+                              "inits": list(st.mc_inits), "long_inits": list(st.long_inits),
+                              "sizes": st.ensemble_sizes(),
                               "logits": "averaged over passes, then argmax"},
         "variants": variants, "init_check": checks["loss_at_init"], "watch": checks["watch"],
+        "he_extension": he_extension,
     }

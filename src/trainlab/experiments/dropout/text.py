@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from trainlab.experiments.dropout.compare import he_extension_sentence, report_table, seed_ensemble_sentences
 from trainlab.experiments.dropout.settings import SRIVASTAVA_T, VARIANTS
 from trainlab.experiments.dropout.summary import per_seed
 from trainlab.report.folder import RunData
@@ -123,6 +124,10 @@ def observations(run: RunData) -> list[str]:
                 obs.append(f"{VARIANTS[name].label}, He init vs the lab's init (paired over {n} seed(s)): "
                            + paired_phrase(ref["val"], new["val"], "val error", "drops", "rises") + ".")
     obs += _ensemble_observations(summary["variants"])
+    obs += seed_ensemble_sentences(summary)
+    ext = he_extension_sentence(summary)
+    if ext:
+        obs.append(ext)
     obs += _verdict(summary)
     return obs
 
@@ -207,6 +212,8 @@ def tables(run: RunData) -> list[dict[str, Any]]:
                       _num(r["loss_at_init"]), f"{r['ratio_to_ln_c']:.1f}" if r["ratio_to_ln_c"] else "n/a",
                       _num(r["logit_std"])] for r in summary["init_check"]]}
     tables = [res, init] + ([ens] if ens["rows"] else [])
+    tables += [report_table(summary, i) for i in dict.fromkeys(v["init"] for v in summary["variants"])
+               if any(v.get("ensemble") for v in summary["variants"] if v["init"] == i)]
     watch = summary.get("watch", {})
     if watch.get("by_init"):
         rows = [[i, f["code"], f["severity"], f["message"]] for i, fs in watch["by_init"].items() for f in fs]

@@ -25,6 +25,7 @@ from trainlab.data.images import lab_split, load_image_dataset
 from trainlab.experiments.dropout import summary
 from trainlab.experiments.dropout.checks import init_values, loss_at_init, loss_at_init_dropout_on, watch_findings
 from trainlab.experiments.dropout.ensemble import BestEpoch, MemberWeights, best_population, ensemble_errors
+from trainlab.experiments.dropout.extend import PatienceStop, he_extension
 from trainlab.experiments.dropout.settings import INIT_CHOICES, VARIANTS, DropoutSettings
 from trainlab.experiments.study import Advance, StudyRun
 from trainlab.loop import evaluate
@@ -100,15 +101,16 @@ def load_data(st: DropoutSettings):
 
 
 def train_members(cfg: Config, dataset, members: list[Member], device: torch.device,
-                  advance: Advance) -> TrainedVariants:
-    """Train the whole population once; the BestEpoch callback keeps each member's best weights."""
+                  advance: Advance, patience: Optional[int] = None) -> TrainedVariants:
+    """Train the whole population once; the BestEpoch callback keeps each member's best weights.
+    With ``patience``, a chunk stops once each of its members is that many epochs past its best."""
     t0 = time.perf_counter()
     spe = cfg.train.eval_every
     trackers: list[BestEpoch] = []
 
-    def callbacks(chunk: Optional[list[Member]] = None) -> list[BestEpoch]:
+    def callbacks(chunk: Optional[list[Member]] = None) -> list[Any]:
         trackers.append(BestEpoch(spe))
-        return [trackers[-1]]
+        return [trackers[-1]] + ([PatienceStop(trackers[-1], patience)] if patience else [])
 
     model, fits, arrays = run_population(cfg, dataset, members, device, callbacks, advance)
     best_model, best_epoch = best_population(model, trackers)
@@ -117,20 +119,33 @@ def train_members(cfg: Config, dataset, members: list[Member], device: torch.dev
 
 def run_ensembles(st: DropoutSettings, groups: list[VariantGroup], trained: TrainedVariants, x: torch.Tensor,
                   y: torch.Tensor, eval_err: np.ndarray, sr: StudyRun) -> list[dict[str, Any]]:
-    """MC-dropout error for sizes 1..t_max for seed 0 of each stochastic variant of ``mc_inits``."""
+    """MC-dropout errors of every seed of each stochastic variant of ``mc_inits`` for sizes 1..t_seeds;
+    seed 0 of the ``long_inits`` variants runs on to t_max passes (its first t_seeds are the same passes)."""
     chosen = [g for g in groups if g.init in st.mc_inits and VARIANTS[g.variant].stochastic]
-    advance = sr.task(f"MC dropout: {len(chosen)} x {st.t_max} passes", len(chosen) * st.t_max)
-    out = []
-    for g in chosen:
-        k = g.members[0]
+    plan = [(g, i, st.t_max if (i == 0 and g.init in st.long_inits) else st.t_seeds)
+            for g in chosen for i in range(len(g.members))]
+    total = sum(t for _, _, t in plan)
+    advance = sr.task(f"MC dropout: {len(plan)} members, {total} passes", total)
+    out: dict[str, dict[str, Any]] = {}
+    for g, i, t in plan:
+        k = g.members[i]
         mw = MemberWeights.of(trained.best_model, k)
         t0 = time.perf_counter()
-        errors = ensemble_errors(mw, x, y, st.t_max, advance)
+        errors = ensemble_errors(mw, x, y, t, advance)
         secs = time.perf_counter() - t0
-        out.append({"group": g.key, "init": g.init, "variant": g.variant, "member": k, "seed": mw.seed,
-                    "errors": errors, "eval_mode_error": float(eval_err[k]), "seconds": secs,
-                    "flops": st.t_max * mw.flops_per_pass(x.shape[0])})
-    return out
+        e = out.setdefault(g.key, {"group": g.key, "init": g.init, "variant": g.variant, "seed_errors": [],
+                                   "seed_eval": [], "seed_members": [], "seconds_all": 0.0})
+        if i == 0:
+            e |= {"member": k, "seed": mw.seed, "errors": errors, "eval_mode_error": float(eval_err[k]),
+                  "seconds": secs, "flops": t * mw.flops_per_pass(x.shape[0])}
+        e["seed_errors"].append(errors[:st.t_seeds])
+        e["seed_eval"].append(float(eval_err[k]))
+        e["seed_members"].append(k)
+        e["seconds_all"] += secs
+    for e in out.values():
+        e["seed_errors"] = np.stack(e["seed_errors"])  # (seeds, t_seeds)
+        e["seed_eval"] = np.asarray(e["seed_eval"])
+    return list(out.values())
 
 
 def _eval_errors(model, x: torch.Tensor, y: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -158,15 +173,20 @@ def run(st: DropoutSettings, sr: StudyRun) -> dict[str, Any]:
         if st.test and len(dataset.test.y) > 0:
             _, test_err = _eval_errors(trained.best_model, dataset.test.x.to(device), dataset.test.y.to(device))
         ensembles = run_ensembles(st, groups, trained, x_mc, y_mc, mc_eval_err, sr)
+    curves = curve_arrays(trained)
+    with sr.timed("he_extension"):
+        he_block, he_curves = he_extension(st, dataset, groups, curves, device, train_members, base_config, sr)
     with sr.timed("checks"):
         checks = {"loss_at_init": loss_at_init(cfg, st, dataset, device),
                   "loss_dropout_on": loss_at_init_dropout_on(cfg, members, dataset, device),
                   "watch": watch_findings(cfg, st, dataset, device)}
     with sr.timed("write"):
-        curves = curve_arrays(trained)
         save_data(sr.folder, curves, trained, ensembles, groups, members, cfg, st)
+        if he_curves is not None:
+            _npz(sr.folder / "he_extension.npz", he_curves)
     return summary.results(st=st, dataset=dataset, groups=groups, curves=curves, trained=trained,
-                           mc_eval_err=mc_eval_err, n_mc=n_mc, test_err=test_err, ensembles=ensembles, checks=checks)
+                           mc_eval_err=mc_eval_err, n_mc=n_mc, test_err=test_err, ensembles=ensembles, checks=checks,
+                           he_extension=he_block)
 
 
 def curve_arrays(trained: TrainedVariants) -> dict[str, np.ndarray]:
@@ -183,6 +203,8 @@ def save_data(folder: Path, curves: dict[str, np.ndarray], trained: TrainedVaria
     _npz(folder / "curves.npz", curves)
     ens = {f"errors__{e['group']}": e["errors"] for e in ensembles}
     ens |= {f"eval_mode__{e['group']}": np.asarray([e["eval_mode_error"]]) for e in ensembles}
+    ens |= {f"seed_errors__{e['group']}": e["seed_errors"] for e in ensembles}
+    ens |= {f"seed_eval__{e['group']}": e["seed_eval"] for e in ensembles}
     _npz(folder / "ensemble.npz", ens)
     _npz(folder / "first_layer.npz", first_layer_units(trained.best_model, cfg, groups, members))
     write_json_atomic(folder / "members.json", [
