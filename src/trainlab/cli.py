@@ -355,7 +355,7 @@ def _print_sweep_summary(s: dict, out: Path, report_path: Path) -> None:
 
 @app.command()
 def report(folder: Path = typer.Argument(..., help="a study folder or a `lab all` folder")) -> None:
-    """Rebuild report.html from a run folder alone (it writes report.html and nothing else)."""
+    """Rebuild report.html and answers.html from a run folder alone (it writes those two files and nothing else)."""
     from trainlab.report.html import write_report
 
     if not folder.is_dir():
@@ -363,6 +363,41 @@ def report(folder: Path = typer.Argument(..., help="a study folder or a `lab all
     if not (folder / "summary.json").is_file():
         raise UsageError(f"{folder} has no summary.json: not a trainlab run folder")
     console.print(f"report: {write_report(folder)}")
+
+
+@app.command("check-claims")
+def check_claims_cmd(
+    claims: Path = typer.Argument(..., help="a claims YAML file (format: trainlab/report/claims.py; the shipped "
+                                            "example: trainlab/report/claims/student_004.yaml)"),
+    folder: Path = typer.Argument(..., help="a study folder or a `lab all` folder"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="also write the verdicts as JSON to this file"),
+) -> None:
+    """Judge a report's claims on a run: confirmed, refuted, inconclusive or not comparable, each with a reason."""
+    from rich.table import Table
+
+    from trainlab.report.claims import check_claims
+
+    if not claims.is_file():
+        raise UsageError(f"{claims} is not a file; give a claims YAML file")
+    if not folder.is_dir() or not (folder / "summary.json").is_file():
+        raise UsageError(f"{folder} is not a trainlab run folder (no summary.json); give a study or `lab all` folder")
+    name, results = check_claims(claims, folder)
+    table = Table(title=f"{name}: claims checked on {folder}", show_lines=True)
+    for col in ("claim", "verdict", "measured"):
+        table.add_column(col, overflow="fold")
+    for c, ch in results:
+        table.add_row(c.id, ch.verdict, ch.reason)
+    console.print(table)
+    counts = {v: sum(ch.verdict == v for _, ch in results) for v in ("confirmed", "refuted", "inconclusive",
+                                                                      "not comparable")}
+    console.print(", ".join(f"{n} {v}" for v, n in counts.items()), highlight=False)
+    if json_out is not None:
+        from trainlab.runs.io import write_json_atomic
+
+        if json_out.is_dir() or not json_out.parent.is_dir():
+            raise UsageError(f"--json {str(json_out)!r} must be a file path in an existing folder")
+        write_json_atomic(json_out, {"report": name, "run": str(folder), "claims": [
+            {"id": c.id, "quote": c.quote, "verdict": ch.verdict, "reason": ch.reason} for c, ch in results]})
 
 
 @app.command()

@@ -1,11 +1,15 @@
 """The HTML report, rebuilt from run folders alone (never from live objects).
 
-One self-contained file: figures are embedded as base64 PNG, CSS is inline, there are no scripts
-and no network requests. Every string that came from a user or a file is HTML-escaped. A study
-folder's ``summary.json`` supplies ``key_findings`` and ``key_figures`` (shown first), then
-``observations``, ``tables``, ``figures`` and ``provenance``; a ``lab all`` folder's index
+Self-contained files: figures are embedded as base64 PNG, CSS is inline, there are no scripts
+and no network requests. Every string that came from a user or a file is HTML-escaped.
+
+The layout is generic over studies, so a new study fills it through its summary alone. The page
+opens with a table of contents and the link to "The lab, answered" (``answers.html``). Each study
+section then opens with what a reader needs first: its ``key_findings`` and ``key_figures``; the
+rest of its figures follow, and its observations, full tables and provenance are folded in closed
+``<details>`` (every number also stays in ``summary.json``). A ``lab all`` folder's index
 ``summary.json`` lists the studies, failed ones with their error. Writing a report writes
-``report.html`` and nothing else: every other file of the folder stays as it was.
+``report.html`` and ``answers.html`` (``answers_page``) and nothing else.
 """
 from __future__ import annotations
 
@@ -27,6 +31,11 @@ th{background:#f0f0f0}figure{margin:1.2em 0}figure img{max-width:100%;border:1px
 figcaption{font-size:.9em;color:#444}.failed{background:#fee;border:1px solid #c00;padding:.6em}
 .ok{color:#070}.bad{color:#c00}pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.8em}
 ul.obs li,ul.key li{margin:.3em 0}ul.key{font-weight:500}.note{background:#ffd;border:1px solid #cc8;padding:.4em .6em}
+nav.toc{background:#f6f8fa;border:1px solid #ddd;padding:.5em 1em;margin:1em 0}nav.toc ol{margin:.3em 0}
+nav.toc a.answers{font-weight:600}details{margin:.6em 0;border:1px solid #e3e3e3;padding:.3em .6em}
+details>summary{cursor:pointer;font-weight:500}blockquote{border-left:4px solid #aac;margin:.6em 0;padding:.2em .8em;color:#334}
+.v-confirmed{color:#070;font-weight:600}.v-refuted{color:#c00;font-weight:600}.v-inconclusive{color:#a60;font-weight:600}
+.v-not-comparable{color:#557;font-weight:600}.dep li{margin:.2em 0}
 """
 
 
@@ -110,8 +119,23 @@ def table_html(t: dict) -> str:
     return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
+def _figure_html(folder: Path, f: dict) -> str:
+    p = inside(folder, f.get("file"))
+    if p is None:
+        return f'<p class="note">figure {esc(f.get("file"))} skipped: its path is not inside the run folder</p>'
+    if p.is_file():
+        return f"<figure>{_img(p)}<figcaption>{esc(f.get('caption', ''))}</figcaption></figure>"
+    return f'<p class="note">figure {esc(f.get("file"))} is missing from the folder</p>'
+
+
+def _fold(summary: str, body: str) -> str:
+    """A closed ``<details>`` block: folded on load, one click away."""
+    return f"<details><summary>{esc(summary)}</summary>{body}</details>"
+
+
 def study_section(folder: Path, title: str | None = None, anchor: str | None = None) -> str:
-    """One study's section from its folder: observations, tables, figures, provenance."""
+    """One study's section: key findings and key figures first, then the other figures; observations,
+    full tables and provenance folded in closed ``<details>``."""
     s = load_summary(folder)
     name = s.get("experiment", folder.name)
     parts = [f'<section id="{esc(anchor or name)}" class="study"><h2>{esc(title or s.get("title", name))}</h2>']
@@ -121,26 +145,34 @@ def study_section(folder: Path, title: str | None = None, anchor: str | None = N
     if key:
         parts.append("<h3>Key findings</h3><ul class=\"key\">" + "".join(f"<li>{esc(k)}</li>" for k in key) + "</ul>")
     figures = _list_of(s, "figures", dict)
-    first = set(_list_of(s, "key_figures", str))
-    figures = [f for f in figures if f.get("file") in first] + [f for f in figures if f.get("file") not in first]
+    order = _list_of(s, "key_figures", str)
+    first = [f for name_ in order for f in figures if f.get("file") == name_]
+    rest = [f for f in figures if f.get("file") not in set(order)]
+    parts += [_figure_html(folder, f) for f in first]
+    if rest:
+        parts.append("<h3>More figures</h3>")
+        parts += [_figure_html(folder, f) for f in rest]
     obs = _list_of(s, "observations", str)
     if obs:
-        parts.append("<h3>Observations</h3><ul class=\"obs\">" + "".join(f"<li>{esc(o)}</li>" for o in obs) + "</ul>")
-    for t in _list_of(s, "tables", dict):
-        parts.append(table_html(t))
-    for f in figures:
-        p = inside(folder, f.get("file"))
-        if p is None:
-            parts.append(f'<p class="note">figure {esc(f.get("file"))} skipped: its path is not inside the run folder</p>')
-        elif p.is_file():
-            parts.append(f"<figure>{_img(p)}<figcaption>{esc(f.get('caption', ''))}</figcaption></figure>")
-        else:
-            parts.append(f'<p class="note">figure {esc(f.get("file"))} is missing from the folder</p>')
+        parts.append(_fold(f"Observations ({len(obs)})", "<ul class=\"obs\">" + "".join(f"<li>{esc(o)}</li>" for o in obs)
+                           + "</ul>"))
+    tables = _list_of(s, "tables", dict)
+    if tables:
+        parts.append(_fold(f"Full tables ({len(tables)}; every number is also in summary.json)",
+                           "".join(table_html(t) for t in tables)))
     prov = s.get("provenance")
     if prov:
-        parts.append("<details><summary>Provenance</summary><pre>" + esc(json.dumps(prov, indent=2)) + "</pre></details>")
+        parts.append(_fold("Provenance", "<pre>" + esc(json.dumps(prov, indent=2)) + "</pre>"))
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def toc(entries: list[tuple[str, str]], answers: bool = True) -> str:
+    """The table of contents: the answers page first, then (anchor, title) of each section."""
+    items = ['<li><a class="answers" href="answers.html">The lab, answered: every question of the assignment, '
+             "and the student report checked claim by claim</a></li>"] if answers else []
+    items += [f'<li><a href="#{esc(a)}">{esc(t)}</a></li>' for a, t in entries]
+    return f'<nav class="toc" id="toc"><strong>Contents</strong><ol>{"".join(items)}</ol></nav>'
 
 
 def page(title: str, body: str) -> str:
@@ -172,31 +204,44 @@ def lab_page(folder: Path) -> str:
                             f'<div class="failed">This study failed: <pre>{esc(st.get("error", "unknown error"))}</pre>'
                             f"</div></section>")
     prov = idx.get("provenance", {})
-    body = [f"<h1>{esc(idx.get('title', 'trainlab lab report'))}</h1>",
+    entries = [(st["name"], st.get("title", st["name"])) for st in _list_of(idx, "studies", dict)
+               if isinstance(st.get("name"), str)] + [("provenance", "Provenance")]
+    body = [f"<h1>{esc(idx.get('title', 'trainlab lab report'))}</h1>", toc(entries),
             "<p>Training from scratch: initialization and regularization. Every number below was computed by "
             "trainlab from the run folders next to this file; statistics over seeds are medians with 95% "
             "bootstrap intervals.</p>",
             "<table><thead><tr><th>study</th><th>status</th><th>time</th><th>headline</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table>", *sections,
-            "<section id=\"provenance\"><h2>Provenance</h2><pre>" + esc(json.dumps(prov, indent=2)) + "</pre></section>"]
+            "<section id=\"provenance\"><h2>Provenance</h2>" + _fold("Provenance of the lab run", "<pre>"
+                                                                      + esc(json.dumps(prov, indent=2)) + "</pre>")
+            + "</section>"]
     return page(idx.get("title", "trainlab lab report"), "\n".join(body))
 
 
 def write_report(folder: str | Path) -> Path:
-    """Write ``report.html`` for a study folder or a ``lab all`` folder; returns its path."""
+    """Write ``report.html`` and ``answers.html`` for a study folder or a ``lab all`` folder; returns
+    the report's path."""
+    from trainlab.report.answers_page import answers_page
+
     folder = Path(folder)
     s = load_summary(folder)
     try:
         if s.get("experiment") == "lab":
             text = lab_page(folder)
         else:
-            text = page(f"trainlab: {s.get('experiment', folder.name)}", study_section(folder, s.get("title")))
+            name = s.get("experiment", folder.name)
+            body = toc([(str(name), str(s.get("title", name)))]) + study_section(folder, s.get("title"))
+            text = page(f"trainlab: {name}", body)
+        answers = answers_page(folder)
     except RecursionError:
         raise UsageError(f"{folder / 'summary.json'} is nested too deeply to be a trainlab summary") from None
     except (TypeError, ValueError, AttributeError, KeyError) as e:
         raise UsageError(f"{folder / 'summary.json'} does not have the shape of a trainlab summary ({e!r})") from None
     out = folder / "report.html"
-    if out.exists() and read_marker(folder) is None and GENERATOR not in out.read_text(errors="replace")[:2000]:
-        raise UsageError(f"{out} exists and was not written by trainlab; move it away to build the report here")
+    for path in (out, folder / "answers.html"):
+        if (path.exists() and read_marker(folder) is None
+                and GENERATOR not in path.read_text(errors="replace")[:2000]):
+            raise UsageError(f"{path} exists and was not written by trainlab; move it away to build the report here")
     write_text_atomic(out, text)
+    write_text_atomic(folder / "answers.html", answers)
     return out

@@ -27,7 +27,7 @@ from trainlab import faults, interrupts
 from trainlab.stats import json_clean
 
 MARKER = ".trainlab"  # JSON: {"made_by": "trainlab", "kind": ..., "entries": [...], "updated": ...}
-ALWAYS_OURS = ("report.html",)  # in a trainlab folder, written after the folder is installed (trainlab report)
+ALWAYS_OURS = ("report.html", "answers.html")  # in a trainlab folder, written after the folder is installed (trainlab report)
 ASIDE_SUFFIX = ".before-trainlab"  # a user's entry in the way of a new one is renamed to NAME + this
 
 _UMASK: int | None = None
