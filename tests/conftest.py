@@ -27,3 +27,15 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped under CI=true, where every optional part must be installed: {reason}"
+
+
+@pytest.fixture(scope="session")
+def quick_lab(tmp_path_factory) -> Path:
+    """One real `trainlab lab all --quick` folder, shared by every test of the session that reads one."""
+    import subprocess
+
+    out = tmp_path_factory.mktemp("lab") / "quick"
+    r = subprocess.run([sys.executable, "-m", "trainlab.cli", "lab", "all", "--quick", "--quiet", "--out", str(out)],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return out

@@ -108,13 +108,7 @@ def test_report_on_non_run_folder_is_usage_error(tmp_path):
 
 # ---- the real lab, quick -------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
-def quick_lab(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("lab") / "quick"
-    r = subprocess.run([sys.executable, "-m", "trainlab.cli", "lab", "all", "--quick", "--quiet", "--out", str(out)],
-                       capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stdout + r.stderr
-    return out
+# quick_lab (conftest.py): one `lab all --quick` folder shared by the whole session
 
 
 def test_quick_lab_writes_every_study(quick_lab):
@@ -144,10 +138,10 @@ def test_report_rebuild_reproduces_numbers(quick_lab, tmp_path):
 def _digests(folder: Path) -> dict[str, str]:
     """sha256 of every file in ``folder`` (recursively) except the report pages."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "report.html"}
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name not in ("report.html", "answers.html")}
 
 
-def test_report_writes_report_html_and_nothing_else(quick_lab, tmp_path):
+def test_report_writes_its_two_pages_and_nothing_else(quick_lab, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(quick_lab, copy)
     before = _digests(copy)
@@ -184,3 +178,22 @@ def test_report_in_real_browser(quick_lab, tmp_path):
     for name in ("shallow", "deep", "dropout"):
         assert name in seen["sections"]
     assert shot.is_file() and shot.stat().st_size > 10_000
+    layout = seen["layout"]  # at 1280 x 800: a reader sees the contents and each study's figures early
+    assert layout["toc"] and layout["answersLink"]
+    assert layout["details"] > 0 and layout["detailsOpen"] == 0, layout
+    assert {sid for sid, _ in layout["studies"]} >= {"shallow", "deep", "dropout"}
+    for sid, top in layout["studies"]:
+        assert top is not None and top < 1000, f"{sid}: first figure {top} px below the section's start"
+
+
+def test_answers_page_in_real_browser(quick_lab, tmp_path):
+    why = unavailable()
+    if why:
+        pytest.skip(why)
+    seen = inspect(quick_lab / "answers.html", tmp_path / "answers.png")
+    assert seen["images"], "the answers page has no figures"
+    broken = [alt for alt, complete, width in seen["images"] if not complete or width == 0]
+    assert not broken, f"images that did not load: {broken}"
+    assert seen["errors"] == [] and seen["network"] == [], (seen["errors"], seen["network"])
+    assert {"p1-item1", "p2-item4", "p3-item5", "claims"} <= set(seen["sections"])
+    assert "The student report, checked" in seen["text"] and "Not answered" not in seen["text"]
