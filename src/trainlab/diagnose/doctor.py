@@ -8,10 +8,16 @@ RNG state are left exactly as they were):
    to the same model re-initialized with Xavier and with He (normal) on the same batch;
 3. **overfit one small batch**: can it reach 100% training accuracy on ~32 samples within the
    step budget (regression: 1% of the initial loss)? If not, something is broken;
-4. **a short training probe** with ``watch`` attached.
+4. **a short training probe** with ``watch`` attached;
+5. **gradient check**: autograd against central finite differences in float64 on a tiny batch
+   (``numeric.gradient_check``);
+6. **regularization check**: where the loss has a penalty strength, raising it raises the loss at
+   init (``numeric.regularization_check``; torch's ``weight_decay`` is an info note).
 
-It returns a ``DoctorReport`` of numbers and findings; loading a user's file (``--python``) and
-printing the report are the CLI's side (``trainlab.diag_cli``).
+It returns a ``DoctorReport`` of numbers, findings and the findings grouped under their root
+causes (``causes.root_causes``, inferred); ``verify.verify_fixes`` tests each root cause's fix.
+Loading a user's file (``--python``) and printing the report are the CLI's side
+(``trainlab.diag_cli``).
 """
 from __future__ import annotations
 
@@ -25,8 +31,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trainlab.diagnose.causes import RootCause, root_causes
 from trainlab.diagnose.checks import Evidence, check_loss_at_init, check_unnormalized_inputs
 from trainlab.diagnose.findings import CODES, Finding, FindingLog, make_finding
+from trainlab.diagnose.numeric import (GradCheck, RegularizationCheck, gradient_check, gradient_findings,
+                                       regularization_check, regularization_findings)
 from trainlab.diagnose.watch import watch
 from trainlab.diagnose.watch_stats import is_weight_layer
 from trainlab.errors import EXIT_FAILURE, EXIT_OK, UsageError
@@ -75,14 +84,29 @@ class DoctorReport:
     layer_scales: list[LayerScale] = field(default_factory=list)
     overfit: OverfitResult | None = None
     probe_steps: int = 0
+    n_classes: int | None = None
+    probe_first_loss: float | None = None
+    probe_final_loss: float | None = None  # median of the probe's last 10 losses
+    n_samples: int | None = None  # samples in the batches given (watch's n_samples in the probe)
+    gradient: GradCheck | None = None
+    regularization: RegularizationCheck | None = None
+    verification: Any = None  # verify.Verification, when --verify ran
 
     @property
     def exit_code(self) -> int:
         return exit_code(self.findings)
 
+    @property
+    def root_causes(self) -> list[RootCause]:
+        """Warnings and errors grouped under their root causes (inferred from ``causes.EFFECTS``)."""
+        return root_causes(self.findings)
+
     def to_dict(self) -> dict[str, Any]:
-        d = {k: v for k, v in asdict(self).items() if k != "findings"}
+        d = {k: v for k, v in asdict(self).items() if k not in ("findings", "verification")}
         d["findings"] = [f.to_dict() for f in self.findings]
+        d["root_causes"] = [g.to_dict() for g in self.root_causes]
+        if self.verification is not None:
+            d["verification"] = self.verification.to_dict()
         return json_clean(d)
 
 
@@ -215,9 +239,11 @@ def overfit_small_batch(model: nn.Module, optimizer: torch.optim.Optimizer, x: A
 
 
 def _probe(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterable[Any],
-           loss_fn: LossFn, n_classes: int | None, steps: int) -> tuple[list[Finding], int]:
+           loss_fn: LossFn, n_classes: int | None, steps: int,
+           n_samples: int | None = None) -> tuple[list[Finding], int, list[float]]:
     done = 0
-    with watch(model, optimizer, n_classes=n_classes) as w:
+    losses: list[torch.Tensor] = []
+    with watch(model, optimizer, n_classes=n_classes, n_samples=n_samples) as w:
         while done < steps:
             progressed = False
             for batch in batches:
@@ -225,22 +251,74 @@ def _probe(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterable
                 loss = loss_fn(model(batch[0]), batch[1])
                 loss.backward()
                 w.step(loss)
+                losses.append(loss.detach().float().mean())
                 optimizer.step()
                 done, progressed = done + 1, True
                 if done >= steps:
                     break
             if not progressed or iter(batches) is batches:
                 break
-    return w.findings, done
+    return w.findings, done, torch.stack(losses).tolist() if losses else []
+
+
+def _samples_in(batches: Iterable[Any]) -> int | None:
+    """Samples in a finite list of batches (one epoch of the probe), else None."""
+    if not isinstance(batches, (list, tuple)):
+        return None
+    try:
+        return sum(len(b[0]) for b in batches)
+    except TypeError:
+        return None
+
+
+class _KeepGrads:
+    """Restores the user's ``.grad`` tensors afterwards: a loss function that closes over the user's
+    model (not a copy) would otherwise accumulate gradients into it."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.saved = [(p, None if p.grad is None else p.grad.clone()) for p in model.parameters()]
+
+    def __enter__(self) -> "_KeepGrads":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for p, g in self.saved:
+            p.grad = g
 
 
 def run_doctor(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterable[Any],
                loss_fn: LossFn | None = None, n_classes: int | None = None, steps: int = 100,
-               overfit_steps: int = 500, overfit_samples: int = 32, seed: int = 0) -> DoctorReport:
+               overfit_steps: int = 500, overfit_samples: int = 32, seed: int = 0,
+               gradcheck: bool = True, verify: bool = False) -> DoctorReport:
     """Run the pre-training checks on copies of (model, optimizer); see the module docstring.
 
     ``n_classes`` defaults to the model's output width when the targets are class indices.
+    The user's model, optimizer, batches, RNG state and ``.grad`` tensors are left as they were.
+    ``verify``: then try each root cause's fix on a copy and run the checks again, with the same
+    seed and the same batches (the first ``steps`` batches, kept as a list): ``report.verification``.
     """
+    if verify and not isinstance(batches, list):
+        batches = list(itertools.islice(batches, max(steps, 1)))
+    with _KeepGrads(model):
+        report = _run_doctor(model, optimizer, batches, loss_fn, n_classes, steps, overfit_steps,
+                             overfit_samples, seed, gradcheck)
+        if verify:
+            from trainlab.diagnose.setup_fixes import Setup
+            from trainlab.diagnose.verify import verify_fixes
+
+            setup = Setup(model, optimizer, batches, loss_fn or default_loss_fn(_first_batch(batches)[1]),
+                          report.n_classes)
+
+            def again(s: Setup) -> DoctorReport:
+                return _run_doctor(s.model, s.optimizer, s.batches, s.loss_fn, s.n_classes, steps,
+                                   overfit_steps, overfit_samples, seed, gradcheck=False)
+            report.verification = verify_fixes(report, setup, again, seed, steps)
+    return report
+
+
+def _run_doctor(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterable[Any],
+                loss_fn: LossFn | None, n_classes: int | None, steps: int, overfit_steps: int,
+                overfit_samples: int, seed: int, gradcheck: bool) -> DoctorReport:
     if not isinstance(model, nn.Module):
         raise UsageError(f"model must be an nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -260,6 +338,7 @@ def run_doctor(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Iter
             n_classes = int(out.shape[-1])
         if n_classes:
             report.expected_init_loss = math.log(n_classes)
+        report.n_classes = n_classes
         if isinstance(x, torch.Tensor) and x.is_floating_point():
             xf = x.detach().float()
             report.input_mean, report.input_std = float(xf.mean()), float(xf.std())
@@ -272,9 +351,9 @@ def run_doctor(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Iter
         report.layer_scales = measure_layer_scales(model, x)
         log.extend(check_init_scale(report.layer_scales))
 
-        m_copy, o_copy = copy.deepcopy((model, optimizer))  # one memo: o_copy steps m_copy
+        m_copy, o_copy, l_copy = copy.deepcopy((model, optimizer, loss_fn))  # one memo: o_copy steps m_copy
         xs, ys = _take_samples(batches, overfit_samples)
-        report.overfit = overfit_small_batch(m_copy, o_copy, xs, ys, loss_fn, overfit_steps)
+        report.overfit = overfit_small_batch(m_copy, o_copy, xs, ys, l_copy, overfit_steps)
         if not report.overfit.reached:
             got = (f"accuracy {report.overfit.final_acc:.0%}" if report.overfit.final_acc is not None
                    else f"loss {report.overfit.final_loss:.3g} (from {report.overfit.initial_loss:.3g})")
@@ -282,8 +361,20 @@ def run_doctor(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Iter
                                  f"{report.overfit.samples} samples: {got}",
                                  value=report.overfit.final_acc))
 
-        m_copy, o_copy = copy.deepcopy((model, optimizer))
-        probe_findings, report.probe_steps = _probe(m_copy, o_copy, batches, loss_fn, n_classes, steps)
+        report.n_samples = _samples_in(batches)
+        m_copy, o_copy, l_copy = copy.deepcopy((model, optimizer, loss_fn))  # one memo: a Penalized loss follows
+        probe_findings, report.probe_steps, losses = _probe(m_copy, o_copy, batches, l_copy, n_classes, steps,
+                                                            report.n_samples)
+        if losses:
+            report.probe_first_loss = losses[0]
+            tail = sorted(losses[-10:])
+            report.probe_final_loss = tail[len(tail) // 2]
         log.extend(f for f in probe_findings if f.code != "loss_at_init")  # judged above
+
+        if gradcheck:
+            report.gradient = gradient_check(model, loss_fn, x, y, seed)
+            log.extend(gradient_findings(report.gradient))
+        report.regularization = regularization_check(model, loss_fn, x, y, seed)
+        log.extend(regularization_findings(report.regularization, optimizer))
     report.findings = log.findings()
     return report
