@@ -77,12 +77,12 @@ def gradient_check(model: nn.Module, loss_fn: LossFn, x: Any, y: Any, seed: int 
         m.zero_grad(set_to_none=True)
         loss = f()
         if not torch.isfinite(loss):
-            return GradCheck(math.nan, skipped=f"the loss at init is {float(loss)}")
+            return GradCheck(math.nan, skipped=f"the loss at init is {float(loss.detach())}")
         loss.backward()
     except Exception as e:  # an op without float64 support, a loss that needs float32, ...
         return GradCheck(math.nan, skipped=f"{type(e).__name__}: {e}")
     # central differences cannot resolve derivatives below the rounding of the loss itself
-    noise = abs(float(loss)) * ROUNDOFF / eps
+    noise = abs(float(loss.detach())) * ROUNDOFF / eps
     gen = torch.Generator().manual_seed(seed)
     errors: dict[str, float] = {}
     total = 0
