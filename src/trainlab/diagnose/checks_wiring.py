@@ -89,18 +89,21 @@ def check_relu_on_output(ev: Evidence) -> list[Finding]:
 
 
 def check_collapsed_predictions(ev: Evidence) -> Judgement:
-    """Every input gets the same prediction: a broadcast in the loss, identical outputs, or class
-    scores that carry no information about the input while the loss stays at its floor."""
+    """Every input gets the same prediction: a broadcast in the loss (layer "loss"), outputs
+    identical across the batch (layer "output"), or class scores that carry no information about
+    the input while the loss stays at its floor (layer None)."""
     spec = CODES["collapsed_predictions"]
     x = spec.extra
     out = []
     if ev.broadcast:
-        out.append(f"the loss broadcast the output of shape {ev.broadcast} against a target of another "
-                   f"shape: it compares every output with every target, so the best prediction is "
-                   f"the target mean for all inputs")
+        out.append(make_finding("collapsed_predictions", ev.step, f"the loss broadcast the output of shape "
+                                f"{ev.broadcast} against a target of another shape: it compares every output "
+                                f"with every target, so the best prediction is the target mean for all "
+                                f"inputs", layer="loss"))
     if ev.constant_output_steps >= x["const_steps"]:
-        out.append(f"the model's outputs were identical for every sample of the batch on "
-                   f"{ev.constant_output_steps} measured steps in a row")
+        out.append(make_finding("collapsed_predictions", ev.step, f"the model's outputs were identical for "
+                                f"every sample of the batch on {ev.constant_output_steps} measured steps in "
+                                f"a row", layer="output", value=ev.constant_output_steps))
     judged = bool(out) or ev.output_width is not None or ev.loss_patterns is not None
     if ev.class_scores() and ev.output_info is not None and ev.step >= x["min_step"]:
         ln_c = math.log(ev.n_classes or 2)
@@ -108,13 +111,13 @@ def check_collapsed_predictions(ev: Evidence) -> Judgement:
         recent = finite(ev.recent_losses[-25:])
         level = median(recent) if recent else math.nan
         if ev.output_info < spec.threshold * ln_c and level > x["near"] * floor:
-            out.append(f"the predictions carry {ev.output_info:.2g} nats of information about the "
-                       f"input ({ev.output_info / ln_c:.1%} of ln C) while the loss stays at "
-                       f"{level:.3g}: every input gets about the same class distribution "
-                       f"(labels that do not match their inputs?)")
+            out.append(make_finding("collapsed_predictions", ev.step, f"the predictions carry "
+                                    f"{ev.output_info:.2g} nats of information about the input "
+                                    f"({ev.output_info / ln_c:.1%} of ln C) while the loss stays at {level:.3g}: "
+                                    f"every input gets about the same class distribution (labels that do not "
+                                    f"match their inputs, or a model that learns nothing?)", value=ev.output_info))
     if out:
-        return [make_finding("collapsed_predictions", ev.step, "; ".join(out),
-                             value=ev.output_info)]
+        return out
     return [] if judged else None
 
 

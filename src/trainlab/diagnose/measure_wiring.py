@@ -28,7 +28,7 @@ from trainlab.diagnose.measurements import Handles, Measurement, Trace
 from trainlab.diagnose.watch_stats import fresh_init_match, strided_sample
 
 FINGERPRINT = 64  # elements kept per parameter to tell whether it ever changes
-INPUT_FEATURES = 1024  # input features the batch-mean comparison looks at
+INPUT_FEATURES = 256  # input features (strided) the batch-mean comparison looks at
 INPUT_FINGERPRINT = 256  # input values compared between measured steps (repeated_batch)
 
 
@@ -143,10 +143,13 @@ class InputBatches(Measurement):
             return  # a learned representation (an embedding's output), not the data
         with torch.no_grad():
             flat = x.detach().reshape(x.shape[0], -1)
-            cols = flat[:, ::max(1, flat.shape[1] // INPUT_FEATURES)].float()
-            within = cols.var(0).mean() if len(cols) >= 2 else None
-            self.taken = (tuple(x.shape), strided_sample(x.detach())[:INPUT_FINGERPRINT].clone(),
-                          cols.mean(0), within)
+            cols = flat[:, ::max(1, flat.shape[1] // INPUT_FEATURES)][:, :INPUT_FEATURES].float()
+            if len(cols) >= 2:
+                var, mean = torch.var_mean(cols, 0)
+                within = var.mean()
+            else:
+                mean, within = cols.mean(0), None
+            self.taken = (tuple(x.shape), strided_sample(x.detach())[:INPUT_FINGERPRINT].clone(), mean, within)
 
     def reduce(self) -> dict[str, torch.Tensor]:
         if self.taken is None:

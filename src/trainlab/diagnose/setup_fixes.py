@@ -113,6 +113,7 @@ def reinit_matching(setup: Setup) -> Setup:
 
 
 STANDARDIZE_BATCHES = 8  # batches whose inputs give the mean and std
+STD_FLOOR = 0.1  # of the features' rms std: the smallest std a feature is divided by
 
 
 def standardize_inputs(setup: Setup) -> Setup:
@@ -125,7 +126,9 @@ def standardize_inputs(setup: Setup) -> Setup:
     mean, std = x.mean(dims, keepdim=True), x.std(dims, keepdim=True)
     if float(x.mean().abs()) < 0.1 and 0.8 < float(x.pow(2).mean().sqrt()) < 1.25:
         raise NotApplicable("the inputs are already about zero-mean and unit-scale")
-    std = torch.where(std > 0, std, torch.ones_like(std))
+    # a (near-)constant feature is scaled like a typical one, not blown up by its tiny std
+    floor = STD_FLOOR * float(std.pow(2).mean().sqrt())
+    std = std.clamp_min(floor) if floor > 0 else torch.ones_like(std)
     mean, std = mean[0], std[0]
     batches = [((b[0] - mean.to(b[0].dtype)) / std.to(b[0].dtype), *b[1:]) for b in setup.batches]
     return replace(setup, batches=batches)
@@ -211,6 +214,8 @@ def reshape_output(setup: Setup) -> Setup:
     if not (isinstance(out, torch.Tensor) and isinstance(y, torch.Tensor)) or out.shape == y.shape \
             or out.numel() != y.numel():
         raise NotApplicable("the output already has the target's shape (or another number of values)")
+    if not any(p.startswith("broadcast->") for p in _loss_patterns(setup)):
+        raise NotApplicable("the loss does not broadcast the output against the target")
     loss_fn = setup.loss_fn
 
     def reshaped(o: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
