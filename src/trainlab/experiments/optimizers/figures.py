@@ -19,8 +19,8 @@ COLOURS = dict(zip(LABELS, plt.get_cmap("tab10").colors))
 
 def _margins(fig, legend_rows: int = 0) -> None:
     """Fixed margins: tight_layout's search over log-axis tick labels costs seconds a figure."""
-    h = fig.get_figheight()
-    fig.subplots_adjust(left=0.06, right=0.99, top=1 - 0.55 / h, bottom=(0.55 + 0.22 * legend_rows) / h, wspace=0.25,
+    h, w = fig.get_figheight(), fig.get_figwidth()
+    fig.subplots_adjust(left=0.7 / w, right=1 - 0.1 / w, top=1 - 0.55 / h, bottom=(0.55 + 0.22 * legend_rows) / h, wspace=0.25,
                         hspace=0.45)
 
 

@@ -48,7 +48,7 @@ class SchedulesSettings(StudySettings):
 
     def schedule_params(self, name: str) -> dict[str, Any]:
         """The parameters of schedule ``name`` for this run length (make_schedule's keywords)."""
-        return {"step": {"step_size": max(self.steps // 3, 1), "gamma": self.step_gamma},
+        return {"step": {"step_size": max(-(-self.steps // 3), 1), "gamma": self.step_gamma},  # drops at 1/3, 2/3
                 "exponential": {"gamma": self.exp_final},
                 "inv_time": {"decay": (1.0 / self.inv_time_final - 1.0) / self.steps}}.get(name, {})
 
