@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from trainlab.norms import NORM_KEYS  # noqa: E402
-from trainlab.report.figures import Figure, PerKey, band_iqr  # noqa: E402
+from trainlab.report.figures import Figure, PerKey, band_iqr, fixed_margins  # noqa: E402
 from trainlab.report.folder import RunData  # noqa: E402
 
 PANELS = 6  # panels per figure at most
@@ -85,11 +85,7 @@ def draw_norms(run: RunData, source: str, panels: Sequence[tuple[tuple[str, ...]
     if handles:
         fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8, frameon=False)
     fig.suptitle(title, fontsize=10)
-    # fixed margins instead of tight_layout, whose search over log-axis tick labels took 2 s a figure
-    legend_in = 0.22 * (math.ceil(len(labels) / 4) if labels else 0) + 0.5  # legend rows, then the x label
-    height = fig.get_figheight()
-    fig.subplots_adjust(left=0.08, right=0.98, top=1 - 0.5 / height, bottom=legend_in / height, wspace=0.28,
-                        hspace=0.55)
+    fixed_margins(fig, math.ceil(len(labels) / 4) if labels else 0, wspace=0.28, hspace=0.55)
     return fig
 
 

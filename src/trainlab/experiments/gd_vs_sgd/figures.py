@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from trainlab.experiments.gd_vs_sgd.summary import ARMS  # noqa: E402
-from trainlab.report.figures import Figure, band_iqr  # noqa: E402
+from trainlab.report.figures import Figure, band_iqr, fixed_margins  # noqa: E402
 from trainlab.report.folder import RunData  # noqa: E402
 from trainlab.report.norms import norm_figures  # noqa: E402
 
@@ -44,7 +44,7 @@ def _curves(run: RunData, per_update: bool):
     fig.suptitle(f"Two moons, 2-{s['net'].split('-')[1]}-2 ReLU, SGD momentum {s['momentum']:g}: "
                  f"{'per update' if per_update else 'per epoch'}; median and 25-75% band over {s['seeds']} seeds",
                  fontsize=10)
-    fig.tight_layout()
+    fixed_margins(fig, hspace=0.4)
     return fig
 
 

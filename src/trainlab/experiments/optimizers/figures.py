@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from trainlab.experiments.optimizers.settings import DATASETS, LABELS  # noqa: E402
-from trainlab.report.figures import Figure, band_iqr, errorbars_ci  # noqa: E402
+from trainlab.report.figures import Figure, band_iqr, errorbars_ci, fixed_margins  # noqa: E402
 from trainlab.report.folder import RunData  # noqa: E402
 from trainlab.report.norms import norm_figures  # noqa: E402
 
@@ -18,10 +18,7 @@ COLOURS = dict(zip(LABELS, plt.get_cmap("tab10").colors))
 
 
 def _margins(fig, legend_rows: int = 0) -> None:
-    """Fixed margins: tight_layout's search over log-axis tick labels costs seconds a figure."""
-    h, w = fig.get_figheight(), fig.get_figwidth()
-    fig.subplots_adjust(left=0.7 / w, right=1 - 0.1 / w, top=1 - 0.55 / h, bottom=(0.55 + 0.22 * legend_rows) / h, wspace=0.25,
-                        hspace=0.45)
+    fixed_margins(fig, legend_rows)
 
 
 def _legend(fig, axes) -> int:

@@ -7,7 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from trainlab.report.figures import Figure, band_iqr  # noqa: E402
+from trainlab.report.figures import Figure, band_iqr, fixed_margins  # noqa: E402
 from trainlab.report.folder import RunData  # noqa: E402
 from trainlab.report.norms import norm_figures  # noqa: E402
 
@@ -31,7 +31,7 @@ def schedules_and_losses(run: RunData):
     s = run.summary["setup"]
     fig.suptitle(f"{s['net']} on two moons, {s['optimizer']}, lr {s['lr']:g}: median and 25-75% band over "
                  f"{s['seeds']} seeds", fontsize=10)
-    fig.tight_layout()
+    fixed_margins(fig)
     return fig
 
 
