@@ -57,6 +57,8 @@ def stat_text(stat: Any, percent: bool = False, digits: int = 3) -> str:
         return f"n/a ({stat.get('flag', 'no finite values')})"
     k = 100.0 if percent else 1.0
     unit = "%" if percent else ""
+    if percent:  # errors are counts over a split: float noise below 1e-6 points is zero
+        stat = stat | {x: round(stat[x], 8) for x in ("median", "lo", "hi") if stat.get(x) is not None}
     med = f"{k * stat['median']:.{digits}g}{unit}"
     if stat.get("n", 0) < 2 or stat.get("lo") is None:
         return med + (" (one seed)" if stat.get("n") == 1 and not stat.get("exact") else "")

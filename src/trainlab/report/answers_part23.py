@@ -170,7 +170,7 @@ def dropout_compare(sources: Sources, a: Answer) -> None:
             text += (f"; the He-only run to at most {ext['epochs_cap']} epochs finds best epochs " + "; ".join(
                 f"{r['label']} {', '.join(map(str, r['best_epochs']))}" for r in ext["variants"]))
         a.sentences.append(text + ".")
-    a.figures += ["curves_lab.png", "curves_he.png", "he_extension.png"]
+    a.figures += ["curves_lab.png", "curves_he.png"] + (["he_extension.png"] if ext and ext["ran"] else [])
     inconclusive_notes(a, s["settings"]["seeds"])
 
 

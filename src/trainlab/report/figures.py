@@ -32,7 +32,8 @@ class Figure:
 
     ``file`` is the name in the folder; inside ``PerKey`` it is a pattern such as
     ``"curves_{key}.png"``. ``requires`` lists files the folder must hold (missing: skipped with
-    a note). ``when(run[, key])`` is False where the figure does not apply (skipped silently).
+    a note). ``when(run[, key])`` is False where the figure does not apply (skipped silently, checked
+    first: an optional step that did not run leaves no files and no note).
     """
 
     file: str
@@ -64,13 +65,25 @@ def render_figures(declared: Sequence[Union[Figure, PerKey]], run: RunData) -> t
     return out, notes
 
 
+def _applies(fig: Figure, run: RunData, args: tuple) -> bool:
+    """``when`` first: a figure that does not apply (an optional step that did not run) is skipped
+    silently even though its files are absent. A ``when`` that reads a missing file counts as
+    applying, so the ``requires`` check below names the file."""
+    if fig.when is None:
+        return True
+    try:
+        return bool(fig.when(run, *args))
+    except (FileNotFoundError, KeyError):
+        return True
+
+
 def _render(fig: Figure, run: RunData, args: tuple, out: list[dict], notes: list[str]) -> None:
     file = fig.file.format(key=args[0]) if args else fig.file
+    if not _applies(fig, run, args):
+        return
     missing = [r for r in fig.requires if not run.has(r)]
     if missing:
         notes.append(f"figure {file} skipped: the folder holds no {', '.join(missing)}")
-        return
-    if fig.when is not None and not fig.when(run, *args):
         return
     drawn = fig.draw(run, *args)
     try:

@@ -184,6 +184,11 @@ def _verdict(summary: dict[str, Any]) -> list[str]:
     return [text]
 
 
+def _ens_cell(errors: dict[str, float], size: str) -> str:
+    """One ensemble size's error, or why it is blank: a variant whose seed 0 stopped at t_seeds passes."""
+    return f"{100 * errors[size]:.1f}%" if size in errors else f"(ran {max(map(int, errors))} passes)"
+
+
 def tables(run: RunData) -> list[dict[str, Any]]:
     summary = run.summary
     t_max = summary["settings"]["t_max"]
@@ -204,7 +209,7 @@ def tables(run: RunData) -> list[dict[str, Any]]:
         e = v.get("ensemble")
         if e:
             ens["rows"].append([v["init"], v["label"], f"{100 * e['eval_mode_error']:.1f}%"]
-                               + [f"{100 * v['ensemble_error'][s]:.1f}%" for s in sizes]
+                               + [_ens_cell(v["ensemble_error"], s) for s in sizes]
                                + [e["reaches_eval_mode_at"] or f"> {e['t_max']}"])
     init = {"title": f"Loss at init by init reading (ln 10 = {summary['ln_n_classes']:.3f})",
             "columns": ["init", "meaning", "std", "loss at init", "x ln 10", "logit std"],
