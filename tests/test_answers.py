@@ -162,3 +162,144 @@ def test_check_claims_bad_file_is_a_usage_error(quick_lab, tmp_path, text, words
     bad.write_text(text)
     r = _cli("check-claims", str(bad), str(quick_lab))
     assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+# ---- the words of an answer follow its verdicts ------------------------------------------------------
+
+def _all_checks(sources: Sources, qid: str, verdict: str) -> answers_mod.Answer:
+    """The answer rebuilt with every check's evidence faked to ``verdict``."""
+    fake = copy.deepcopy(sources)
+    for check in _answer(sources, qid).checks:
+        for e, stat in zip(check.evidence, check.rule.example(verdict, len(check.evidence))):
+            set_at(fake, e.where, negated(stat) if e.sign < 0 else stat)
+    rebuilt = _answer(fake, qid)
+    assert {c.verdict for c in rebuilt.checks} == {verdict}, [(c.label, c.verdict) for c in rebuilt.checks]
+    return rebuilt
+
+
+# answer id -> (words only when every check is confirmed, words only when every check is refuted)
+VERDICT_WORDS = {
+    "p1-item1": ("passes the ln 2", "fails the ln 2"),
+    "p1-item3": ("(better)", "(worse)"),
+    "p1-breakers": ("break convergence measurably (val acc below 0.9 over the seeds' 95% interval): zero init",
+                    "break convergence measurably (val acc below 0.9 over the seeds' 95% interval): none"),
+    "p2-item4": ("explodes holds", "does not hold"),
+    "p3-item4": ("the gap narrows, the val error drops, the train error rises",
+                 "the gap widens, the val error rises, the train error drops"),
+}
+
+
+@pytest.mark.parametrize("qid", sorted(VERDICT_WORDS))
+def test_answer_sentences_follow_the_verdicts(sources, qid):
+    yes, no = VERDICT_WORDS[qid]
+    texts = {v: " ".join(_all_checks(sources, qid, v).sentences) for v in JUDGED}
+    assert yes in texts["confirmed"] and yes not in texts["refuted"], texts
+    assert no in texts["refuted"] and no not in texts["confirmed"], texts
+    inconclusive = _all_checks(sources, qid, "inconclusive")
+    assert inconclusive.notes and inconclusive.notes[-1].startswith("Inconclusive:"), inconclusive.notes
+
+
+def test_an_inconclusive_answer_says_so_and_a_decided_one_does_not(sources):
+    assert not any(n.startswith("Inconclusive") for n in _all_checks(sources, "p1-item2", "confirmed").notes)
+    assert any(n.startswith("Inconclusive") for n in _all_checks(sources, "p1-item2", "inconclusive").notes)
+
+
+# ---- claims files: every mistake is a clear usage error --------------------------------------------------
+
+GOOD = "{id: a, quote: q, rule: {above: 0.5}, stats: [{path: [shallow, sigmas, 0, val_acc]}]}"
+
+
+@pytest.mark.parametrize("text,words", [
+    ("claims: []", "lists no claims"),
+    ("claims:\n  - [a, b]", "claim 1 is not a mapping"),
+    ("claims:\n  - {id: a, quote: q, rule: {direction: sideways}, stats: [{path: [shallow]}]}",
+     "rule direction has a bad parameter 'sideways'"),
+    ("claims:\n  - {id: a, quote: q, rule: {near: 0.7}, stats: [{path: [shallow]}]}", "rule near has a bad parameter"),
+    ("claims:\n  - {id: a, quote: q, rule: {above: 1, below: 2}, stats: [{path: [shallow]}]}", "rule must be one of"),
+    ("claims:\n  - {id: a, quote: q, rule: {above: 1}, stats: [{path: shallow}]}", "a path is a list"),
+    ("claims:\n  - {id: a, quote: q, rule: {above: 1}, stats: [{path_options: [[shallow], 3]}]}", "a path is a list"),
+    ("claims:\n  - {id: a, quote: q, rule: {above: 1}, stats: [{given: {values: [1, x]}}]}", "given must be"),
+    ("claims:\n  - {id: a, quote: q, rule: {above: 1}, stats: [{given: {values: [1], minus: x}}]}", "must be numbers"),
+    ("claims:\n  - {id: a, quote: q, rule: {above: 1}, stats: [{path: [shallow]}], comparable_if: [{path: [x]}]}",
+     "comparable_if must be"),
+    (f"claims:\n  - {GOOD}\n  - {GOOD}", "claim ids must be unique; repeated: a"),
+])
+def test_claims_file_mistakes_are_named(tmp_path, text, words):
+    from trainlab.errors import UsageError
+
+    bad = tmp_path / "claims.yaml"
+    bad.write_text(text)
+    with pytest.raises(UsageError, match=None) as e:
+        load_claims(bad)
+    assert words in str(e.value), str(e.value)
+
+
+def test_claims_file_that_is_not_text_is_a_usage_error(tmp_path):
+    from trainlab.errors import UsageError
+
+    bad = tmp_path / "claims.yaml"
+    bad.write_bytes(b"\xff\xfe\x00claims")
+    with pytest.raises(UsageError, match="cannot read claims file"):
+        load_claims(bad)
+
+
+@pytest.mark.parametrize("args,words", [
+    (("missing.yaml", "RUN"), "is not a file"),
+    (("CLAIMS", "NOT_A_RUN"), "is not a trainlab run folder"),
+    (("CLAIMS", "RUN", "--json", "nowhere/v.json"), "--json"),
+    (("CLAIMS", "RUN", "--html", "nowhere/v.html"), "--html"),
+])
+def test_check_claims_bad_arguments_exit_2(quick_lab, tmp_path, args, words):
+    claims = tmp_path / "c.yaml"
+    claims.write_text(f"claims:\n  - {GOOD}\n")
+    (tmp_path / "empty").mkdir()
+    where = {"CLAIMS": str(claims), "RUN": str(quick_lab), "NOT_A_RUN": str(tmp_path / "empty"),
+             "missing.yaml": str(tmp_path / "missing.yaml"), "nowhere/v.json": str(tmp_path / "no" / "v.json"),
+             "nowhere/v.html": str(tmp_path / "no" / "v.html")}
+    r = _cli("check-claims", *(where.get(a, a) for a in args))
+    assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+# ---- user strings are text: escaped in HTML, never markup on the console ------------------------------
+
+HOSTILE = '<script>alert("x")</script>'
+
+
+def _hostile_claims(tmp_path: Path) -> Path:
+    f = tmp_path / "hostile.yaml"
+    f.write_text(yaml_dump({"report": HOSTILE, "claims": [
+        {"id": "a[/b] <i>", "section": HOSTILE, "quote": HOSTILE, "note": HOSTILE, "rule": {"above": 0.5},
+         "stats": [{"label": HOSTILE, "path": ["shallow", "sigmas", 0, "val_acc"]}]},
+        {"id": "b", "quote": "q", "rule": {"above": 0.5}, "stats": [{"path": ["shallow", "nothing"]}],
+         "comparable_if": [{"path": ["shallow", "seeds"], "equals": -1, "reason": HOSTILE}]}]}))
+    return f
+
+
+def yaml_dump(obj) -> str:
+    import yaml
+
+    return yaml.safe_dump(obj)
+
+
+def test_strings_from_a_claims_file_and_a_summary_are_escaped_in_html(sources, tmp_path):
+    from trainlab.report.answers_page import claims_page, render
+
+    fake = copy.deepcopy(sources)
+    fake.summaries["dropout"]["data_source"] = HOSTILE
+    fake.summaries["shallow"]["breakers"][0]["name"] = HOSTILE
+    claims = _hostile_claims(tmp_path)
+    for html in (render(fake, claims), claims_page(fake, claims)):
+        assert "<script" not in html and "<i>" not in html
+        assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert "a[/b] &lt;i&gt;" in claims_page(fake, claims)
+
+
+def test_check_claims_prints_markup_as_text_and_writes_html(quick_lab, tmp_path):
+    claims = _hostile_claims(tmp_path)
+    page = tmp_path / "claims.html"
+    r = _cli("check-claims", str(claims), str(quick_lab), "--html", str(page))
+    assert r.returncode == 0, r.stderr
+    assert "a[/b]" in r.stdout and "Traceback" not in r.stderr
+    assert "1 not comparable" in r.stdout
+    html = page.read_text()
+    assert "<script" not in html and "&lt;script&gt;" in html

@@ -372,8 +372,12 @@ def check_claims_cmd(
                                             "example: trainlab/report/claims/student_004.yaml)"),
     folder: Path = typer.Argument(..., help="a study folder or a `lab all` folder"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the verdicts as JSON to this file"),
+    html_out: Optional[Path] = typer.Option(None, "--html", help="also write the verdicts as an HTML page to this file"),
 ) -> None:
-    """Judge a report's claims on a run: confirmed, refuted, inconclusive or not comparable, each with a reason."""
+    """Judge a report's claims on a run: confirmed, refuted, inconclusive or not comparable, each with a reason.
+
+    Exits 0 once every claim is judged (whatever the verdicts), 2 on a bad claims file or folder."""
+    from rich.markup import escape
     from rich.table import Table
 
     from trainlab.report.claims import check_claims
@@ -382,23 +386,36 @@ def check_claims_cmd(
         raise UsageError(f"{claims} is not a file; give a claims YAML file")
     if not folder.is_dir() or not (folder / "summary.json").is_file():
         raise UsageError(f"{folder} is not a trainlab run folder (no summary.json); give a study or `lab all` folder")
+    for opt, out in (("--json", json_out), ("--html", html_out)):
+        if out is not None and (out.is_dir() or not out.parent.is_dir()):
+            raise UsageError(f"{opt} {str(out)!r} must be a file path in an existing folder")
     name, results = check_claims(claims, folder)
-    table = Table(title=f"{name}: claims checked on {folder}", show_lines=True)
+    table = Table(title=escape(f"{name}: claims checked on {folder}"), show_lines=True)
     for col in ("claim", "verdict", "measured"):
         table.add_column(col, overflow="fold")
-    for c, ch in results:
-        table.add_row(c.id, ch.verdict, ch.reason)
+    for c, ch in results:  # the file's strings are text, never rich markup
+        table.add_row(escape(c.id), ch.verdict, escape(ch.reason))
     console.print(table)
     counts = {v: sum(ch.verdict == v for _, ch in results) for v in ("confirmed", "refuted", "inconclusive",
                                                                       "not comparable")}
     console.print(", ".join(f"{n} {v}" for v, n in counts.items()), highlight=False)
-    if json_out is not None:
-        from trainlab.runs.io import write_json_atomic
+    _write_claims(name, folder, claims, results, json_out, html_out)
 
-        if json_out.is_dir() or not json_out.parent.is_dir():
-            raise UsageError(f"--json {str(json_out)!r} must be a file path in an existing folder")
+
+def _write_claims(name: str, folder: Path, claims: Path, results: list, json_out: Optional[Path],
+                  html_out: Optional[Path]) -> None:
+    """check-claims' --json and --html files."""
+    from trainlab.runs.io import write_json_atomic, write_text_atomic
+
+    if json_out is not None:
         write_json_atomic(json_out, {"report": name, "run": str(folder), "claims": [
             {"id": c.id, "quote": c.quote, "verdict": ch.verdict, "reason": ch.reason} for c, ch in results]})
+    if html_out is not None:
+        from trainlab.report.answers_page import claims_page
+        from trainlab.report.lookup import Sources
+
+        write_text_atomic(html_out, claims_page(Sources.load(folder), claims))
+        console.print(f"html: {html_out}", markup=False, highlight=False)
 
 
 @app.command()

@@ -77,6 +77,7 @@ def _answer_html(a: Answer, figs: _Figures) -> str:
 
 
 def claims_section(sources: Sources, claims_file: Path = STUDENT_004) -> str:
+    """The claims of ``claims_file`` judged on the run, as a table (every string from the file escaped)."""
     name, claims = load_claims(claims_file)
     rows = []
     for c in claims:
@@ -93,7 +94,16 @@ def claims_section(sources: Sources, claims_file: Path = STUDENT_004) -> str:
 
 def answers_page(folder: Path) -> str:
     """The whole page for a run folder (a ``lab all`` folder or one study's)."""
-    sources = Sources.load(Path(folder))
+    return render(Sources.load(Path(folder)))
+
+
+def claims_page(sources: Sources, claims_file: Path) -> str:
+    """A page with one claims file checked on a run (``trainlab check-claims --html``)."""
+    return page(f"trainlab: claims of {claims_file.name} checked", claims_section(sources, claims_file))
+
+
+def render(sources: Sources, claims_file: Path = STUDENT_004) -> str:
+    """The answers page for the run's summaries, with ``claims_file``'s claims at the end."""
     answers = build(sources)
     figs = _Figures(sources)
     parts = list(dict.fromkeys(a.part for a in answers))
@@ -105,5 +115,5 @@ def answers_page(folder: Path) -> str:
     for p in parts:
         body.append(f"<h2>{esc(p)}</h2>")
         body += [_answer_html(a, figs) for a in answers if a.part == p]
-    body.append(claims_section(sources))
+    body.append(claims_section(sources, claims_file))
     return page("trainlab: the lab, answered", "\n".join(body))

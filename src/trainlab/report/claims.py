@@ -47,7 +47,7 @@ RULES: dict[str, Any] = {
     "within": lambda p: Within(float(p["low"]), float(p["high"])),
     "above": lambda p: Above(float(p)),
     "below": lambda p: Above(float(p), below=True),
-    "direction": lambda p: Direction(str(p)),
+    "direction": lambda p: Direction({"positive": "positive", "negative": "negative"}[p]),
     "highest": lambda p: Highest(),
     "within_factor": lambda p: WithinFactor(float(p)),
 }
@@ -96,11 +96,36 @@ def _claim(raw: Any, i: int) -> Claim:
     if not isinstance(stats, list) or not stats or not all(
             isinstance(s, dict) and ("path" in s or "path_options" in s or "given" in s) for s in stats):
         raise UsageError(f"{where} ({raw['id']}): stats must be a list of {{label, path | path_options | given}}")
+    for k, spec in enumerate(stats):
+        _check_stat(spec, f"{where} ({raw['id']}), statistic {k + 1}")
     conds = raw.get("comparable_if", [])
-    if not isinstance(conds, list) or not all(isinstance(c, dict) and "path" in c for c in conds):
-        raise UsageError(f"{where} ({raw['id']}): comparable_if must be a list of {{path, equals|startswith|in, reason}}")
+    if not isinstance(conds, list) or not all(isinstance(c, dict) and _is_path(c.get("path"))
+                                              and any(op in c for op in CONDITIONS) for c in conds):
+        raise UsageError(f"{where} ({raw['id']}): comparable_if must be a list of {{path: [study, ...], "
+                         f"{' | '.join(CONDITIONS)}: value, reason}}")
     return Claim(str(raw["id"]), str(raw["quote"]), str(raw.get("section", "")), _rule(raw["rule"], where),
                  raw["rule"], stats, conds, str(raw.get("note", "")))
+
+
+def _is_path(p: Any) -> bool:
+    """A path into the summaries: a list that starts with a study name."""
+    return isinstance(p, list) and bool(p) and isinstance(p[0], str)
+
+
+def _check_stat(spec: dict, where: str) -> None:
+    """One entry of ``stats``: a path, a list of paths, or the report's own numbers."""
+    if "given" in spec:
+        g = spec["given"]
+        vals = g.get("values") if isinstance(g, dict) else None
+        if not isinstance(vals, list) or not vals or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                             for v in vals):
+            raise UsageError(f"{where}: given must be {{values: [numbers], minus: number, scale: number}}")
+        if not all(isinstance(g.get(k, 0), (int, float)) for k in ("minus", "scale")):
+            raise UsageError(f"{where}: given's minus and scale must be numbers")
+        return
+    paths = spec.get("path_options") if "path_options" in spec else [spec.get("path")]
+    if not isinstance(paths, list) or not paths or not all(_is_path(p) for p in paths):
+        raise UsageError(f"{where}: a path is a list that starts with the study, e.g. [shallow, sigmas, 0, val_acc]")
 
 
 def load_claims(path: Path) -> tuple[str, list[Claim]]:
@@ -109,12 +134,14 @@ def load_claims(path: Path) -> tuple[str, list[Claim]]:
 
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as e:
+    except (OSError, UnicodeDecodeError) as e:
         raise UsageError(f"cannot read claims file {path}: {e}") from None
     except yaml.YAMLError as e:
         raise UsageError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
     if not isinstance(data, dict) or not isinstance(data.get("claims"), list):
         raise UsageError(f"{path} is not a claims file: it needs a top-level 'claims:' list (see trainlab/report/claims.py)")
+    if not data["claims"]:
+        raise UsageError(f"{path} lists no claims: 'claims:' is empty")
     claims = [_claim(c, i) for i, c in enumerate(data["claims"])]
     ids = [c.id for c in claims]
     dup = sorted({x for x in ids if ids.count(x) > 1})
