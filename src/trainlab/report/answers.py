@@ -30,7 +30,8 @@ class Answer:
     question: str
     kind: str  # "setup" (what was used, each departure) or "question"
     study: str
-    sentences: list[str] = field(default_factory=list)
+    sentences: list[str] = field(default_factory=list)  # the answer: two to five sentences
+    details: list[str] = field(default_factory=list)  # the numbers per set-up behind it (a list below the answer)
     checks: list[Check] = field(default_factory=list)
     figures: list[str] = field(default_factory=list)  # files of the study's folder
     departures: list[str] = field(default_factory=list)
@@ -68,6 +69,11 @@ def stat_text(stat: Any, percent: bool = False, digits: int = 3) -> str:
 def verdict_word(check: Check, yes: str = "holds", no: str = "does not hold") -> str:
     """A check's verdict in the words of a sentence."""
     return {"confirmed": yes, "refuted": no}.get(check.verdict, "is inconclusive here")
+
+
+def tally(checks: list[Check], verdict: str = "confirmed") -> str:
+    """'3 of 4': how many of ``checks`` have ``verdict``."""
+    return f"{sum(c.verdict == verdict for c in checks)} of {len(checks)}"
 
 
 def inconclusive_notes(a: Answer, seeds: Optional[int]) -> None:

@@ -66,6 +66,8 @@ def _answer_html(a: Answer, figs: _Figures) -> str:
     if a.missing:
         return "".join(out) + f'<p class="note">{esc(a.missing)}</p></section>'
     out.append("<p>" + " ".join(esc(x) for x in a.sentences) + "</p>")
+    if a.details:
+        out.append('<ul class="details">' + "".join(f"<li>{esc(d)}</li>" for d in a.details) + "</ul>")
     if a.departures:
         out.append("<p><strong>Departures from the assignment</strong></p><ul class=\"dep\">"
                    + "".join(f"<li>{esc(d)}</li>" for d in a.departures) + "</ul>")

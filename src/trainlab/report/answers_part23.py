@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from trainlab.report.answers import Answer, Question, inconclusive_notes, quick_note, stat_text, verdict_word
+from trainlab.report.answers import Answer, Question, inconclusive_notes, quick_note, stat_text, tally, verdict_word
 from trainlab.report.lookup import Sources, find
 from trainlab.report.verdicts import Above, Check, Direction, Evidence, Highest, Near, WithinFactor
 
@@ -137,31 +137,27 @@ def _variant(s: dict, init: str, name: str) -> Optional[dict]:
 
 def dropout_compare(sources: Sources, a: Answer) -> None:
     s = sources.summaries["dropout"]
+    gaps, vals, trains = [], [], []
     for init in s["settings"]["inits"]:
         none = _variant(s, init, "none")
         if none is None:
             continue
-        a.sentences.append(f"{init} init, no dropout: train error {stat_text(none['train_error'], True)}, val error "
-                           f"{stat_text(none['val_error'], True)}, val loss {stat_text(none['val_loss'])} at the best "
-                           f"epoch {stat_text(none['best_epoch'])}.")
+        a.details.append(f"{init} init, no dropout: train error {stat_text(none['train_error'], True)}, val error "
+                         f"{stat_text(none['val_error'], True)}, val loss {stat_text(none['val_loss'])} at the best "
+                         f"epoch {stat_text(none['best_epoch'])}.")
         for name in ("hid50", "in20-hid50"):
             v = _variant(s, init, name)
             if v is None or "vs_none" not in v:
                 continue
-            path = ("variants", {"init": init, "name": name}, "vs_none")
-            gap = check(f"{init}, {v['label']}: the train-val gap narrows",
-                        [ev(sources, "dropout", "gap minus no dropout's, paired", *path, "gap")], Direction("negative"))
-            val = check(f"{init}, {v['label']}: the val error drops",
-                        [ev(sources, "dropout", "val error minus no dropout's, paired", *path, "val_error")],
-                        Direction("negative"))
-            train = check(f"{init}, {v['label']}: the train error rises",
-                          [ev(sources, "dropout", "train error minus no dropout's, paired", *path, "train_error")],
-                          Direction("positive"))
-            a.checks += [gap, val, train]
-            a.sentences.append(f"{init} init, {v['label']}: train error {stat_text(v['train_error'], True)}, val error "
-                               f"{stat_text(v['val_error'], True)}; paired over seeds against no dropout the gap "
-                               f"{verdict_word(gap, 'narrows', 'widens')}, the val error {verdict_word(val, 'drops', 'rises')}, "
-                               f"the train error {verdict_word(train, 'rises', 'drops')}.")
+            gap, val, train = _dropout_checks(sources, init, v)
+            gaps.append(gap), vals.append(val), trains.append(train)
+            a.details.append(f"{init} init, {v['label']}: train error {stat_text(v['train_error'], True)}, val error "
+                             f"{stat_text(v['val_error'], True)}; paired over seeds against no dropout the gap "
+                             f"{verdict_word(gap, 'narrows', 'widens')}, the val error {verdict_word(val, 'drops', 'rises')}, "
+                             f"the train error {verdict_word(train, 'rises', 'drops')}.")
+    a.checks += [c for trio in zip(gaps, vals, trains) for c in trio]
+    if gaps:
+        a.sentences += _dropout_sentences(s, gaps, vals, trains)
     ext = s.get("he_extension")
     if ext:
         counts = ", ".join(f"{k} {n}/{ext['seeds_main']}" for k, n in ext.get("best_is_last", {}).items())
@@ -169,37 +165,108 @@ def dropout_compare(sources: Sources, a: Answer) -> None:
         if ext["ran"]:
             text += (f"; the He-only run to at most {ext['epochs_cap']} epochs finds best epochs " + "; ".join(
                 f"{r['label']} {', '.join(map(str, r['best_epochs']))}" for r in ext["variants"]))
+        elif ext.get("reason"):
+            text += f"; no He-only run: {ext['reason']}"
         a.sentences.append(text + ".")
     a.figures += ["curves_lab.png", "curves_he.png"] + (["he_extension.png"] if ext and ext["ran"] else [])
     inconclusive_notes(a, s["settings"]["seeds"])
 
 
+def _dropout_checks(sources: Sources, init: str, v: dict) -> tuple[Check, Check, Check]:
+    """Against no dropout, paired over seeds: the gap narrows, the val error drops, the train error rises."""
+    path = ("variants", {"init": init, "name": v["name"]}, "vs_none")
+    gap = check(f"{init}, {v['label']}: the train-val gap narrows",
+                [ev(sources, "dropout", "gap minus no dropout's, paired", *path, "gap")], Direction("negative"))
+    val = check(f"{init}, {v['label']}: the val error drops",
+                [ev(sources, "dropout", "val error minus no dropout's, paired", *path, "val_error")], Direction("negative"))
+    train = check(f"{init}, {v['label']}: the train error rises",
+                  [ev(sources, "dropout", "train error minus no dropout's, paired", *path, "train_error")],
+                  Direction("positive"))
+    return gap, val, train
+
+
+def _dropout_sentences(s: dict, gaps: list[Check], vals: list[Check], trains: list[Check]) -> list[str]:
+    """What the checks say together: does dropout regularize in this run, and how sure is it."""
+    n, seeds, epochs = len(gaps), s["settings"]["seeds"], s["training"]["epochs"]
+    out = [f"Against no dropout, paired over {seeds} seed(s) at each member's best epoch of {epochs}, over {n} "
+           f"dropout set-ups (inits x 50% hidden, 20% input + 50% hidden): the train error rises in {tally(trains)}, "
+           f"the train-val gap narrows in {tally(gaps)} and the val error drops in {tally(vals)} (95% intervals; the "
+           "rest inconclusive or the other way)."]
+    narrows = sum(c.verdict == "confirmed" for c in gaps)
+    drops = sum(c.verdict == "confirmed" for c in vals)
+    rises = sum(c.verdict == "refuted" for c in vals)
+    if narrows == n and drops:
+        out.append(f"So dropout regularizes here: it gives up train error for a smaller generalization gap, and in "
+                   f"{drops} set-up(s) that buys a measurably lower val error.")
+    elif narrows and not drops:
+        out.append("Dropout narrows the gap here, but the val error does not measurably drop" + (
+            f" (it rises in {rises})" if rises else "") + f": within {epochs} epochs the regularization does not pay.")
+    elif not narrows:
+        out.append("This run cannot show dropout regularizing: no gap narrows measurably" + (
+            f" with {seeds} seed(s); more seeds decide it." if seeds < 3 else "."))
+    else:
+        out.append(f"Dropout narrows the gap in {narrows} of {n} set-ups and lowers the val error in {drops}: it "
+                   "regularizes, but not in every set-up of this run.")
+    return out
+
+
 def ensembles(sources: Sources, a: Answer) -> None:
     s = sources.summaries["dropout"]
+    ones, bigs, last, first = [], [], None, None
     for v in s["variants"]:
         es = v.get("ensemble_seeds")
         if not es:
             continue
         first, last = str(es["sizes"][0]), str(es["sizes"][-1])
         path = ("variants", {"init": v["init"], "name": v["name"]}, "ensemble_seeds", "minus_eval_mode")
-        one = check(f"{v['init']}, {v['label']}: one stochastic pass is worse than eval mode",
-                    [ev(sources, "dropout", f"T = {first} minus eval mode, paired", *path, first)], Direction("positive"))
-        big = check(f"{v['init']}, {v['label']}: the {last}-pass ensemble is within {100 * MATCH_POINTS:g} points of eval mode",
-                    [ev(sources, "dropout", f"T = {last} minus eval mode, paired", *path, last)], Near(0.0, MATCH_POINTS))
-        a.checks += [one, big]
-        a.sentences.append(f"{v['init']} init, {v['label']} ({es['seeds']} seeds): eval mode {stat_text(es['eval_mode_error'], True)}; "
-                           f"the ensemble minus eval mode is {stat_text(es['minus_eval_mode'][first], True)} at {first} "
-                           f"pass and {stat_text(es['minus_eval_mode'][last], True)} at {last}.")
+        ones.append(check(f"{v['init']}, {v['label']}: one stochastic pass is worse than eval mode",
+                          [ev(sources, "dropout", f"T = {first} minus eval mode, paired", *path, first)],
+                          Direction("positive")))
+        bigs.append(check(f"{v['init']}, {v['label']}: the {last}-pass ensemble is within {100 * MATCH_POINTS:g} points "
+                          "of eval mode", [ev(sources, "dropout", f"T = {last} minus eval mode, paired", *path, last)],
+                          Near(0.0, MATCH_POINTS)))
+        a.details.append(f"{v['init']} init, {v['label']} ({es['seeds']} seeds): eval mode {stat_text(es['eval_mode_error'], True)}; "
+                         f"the ensemble minus eval mode is {stat_text(es['minus_eval_mode'][first], True)} at {first} "
+                         f"pass and {stat_text(es['minus_eval_mode'][last], True)} at {last}.")
+    a.checks += [c for pair in zip(ones, bigs) for c in pair]
+    if ones:
+        a.sentences += _ensemble_sentences(s, ones, bigs, last)
+    longs = _long_runs(s)
+    if longs:
+        a.sentences.append("Seed 0 carried on further (Wilson 95% intervals over the val samples): " + "; ".join(longs) + ".")
+    a.figures += ["ensemble_seeds.png", "ensemble.png"]
+    inconclusive_notes(a, s["settings"]["seeds"])
+
+
+def _ensemble_sentences(s: dict, ones: list[Check], bigs: list[Check], last: str) -> list[str]:
+    """What the ensemble checks say together: small ensembles against eval mode, and large ones."""
+    out = [f"Over {len(ones)} trained dropout set-ups, every seed's MC ensemble up to {last} passes: a single stochastic "
+           f"pass is measurably worse than eval mode (dropout off, weights scaled) in {tally(ones)}, and the {last}-pass "
+           f"ensemble is within {100 * MATCH_POINTS:g} points of eval mode in {tally(bigs)} (paired over seeds)."]
+    off = [c for c in bigs if c.verdict == "refuted"]
+    worse = sum((c.evidence[0].stat.get("median") or 0) > 0 for c in off)
+    better = len(off) - worse
+    if worse:
+        out.append(f"In {worse} set-up(s) the {last}-pass ensemble stays measurably above eval mode: the ensemble "
+                   "approaches the weight-scaled net from above and does not reach it here.")
+    if better:
+        out.append(f"In {better} set-up(s) the {last}-pass ensemble beats eval mode by more than "
+                   f"{100 * MATCH_POINTS:g} points: there averaging the passes pays.")
+    if all(c.verdict == "confirmed" for c in bigs):
+        out.append(f"So a small ensemble is worse than switching dropout off, and a large one ({last} passes) is as good "
+                   "as it, no better: eval mode is the cheap way to the same error.")
+    return out
+
+
+def _long_runs(s: dict) -> list[str]:
+    out = []
     for v in s["variants"]:
         e, iv = v.get("ensemble"), v.get("ensemble_error_interval") or {}
         if e and str(e["t_max"]) in iv and e["t_max"] > (v.get("ensemble_seeds") or {}).get("t", 0):
-            t = str(e["t_max"])
-            w = iv[t]
-            a.sentences.append(f"One seed carried on to {t} passes ({v['init']}, {v['label']}): error "
-                               f"{100 * w['error']:.2f}% [{100 * w['lo']:.2f}, {100 * w['hi']:.2f}] (Wilson, "
-                               f"{e['samples']:,} samples) vs eval mode {100 * e['eval_mode_error']:.2f}%.")
-    a.figures += ["ensemble_seeds.png", "ensemble.png"]
-    inconclusive_notes(a, s["settings"]["seeds"])
+            w = iv[str(e["t_max"])]
+            out.append(f"{v['init']}, {v['label']}: {e['t_max']} passes {100 * w['error']:.2f}% [{100 * w['lo']:.2f}, "
+                       f"{100 * w['hi']:.2f}] vs eval mode {100 * e['eval_mode_error']:.2f}% ({e['samples']:,} samples)")
+    return out
 
 
 PART2 = (
