@@ -79,11 +79,22 @@ def three_sigmas(sources: Sources, a: Answer) -> None:
         a.sentences.append(
             f"{key.capitalize()} sigma = {v:g}, picked because {s['pick_rules'][key]}. It is {r['regime']} in "
             f"{r['regime_share']:.0%} of seeds, ends at val acc {stat_text(r['val_acc'])}; its loss at init "
-            f"{stat_text(r['loss_at_init'])} {verdict_word(c, 'passes', 'fails')} the ln 2 = {LN2:.3f} check.")
+            f"{stat_text(r['loss_at_init'])} {_passes(c, r['loss_at_init'], tol, f'the ln 2 = {LN2:.3f} check')}.")
     if s.get("good_pick_note"):
         a.sentences.append(f"The good sigma departs from the check because {s['good_pick_note']}.")
     a.figures += ["sigma_sweep.png", "boundary_grid.png"]
     inconclusive_notes(a, s["seeds"])
+
+
+def _passes(c: Check, stat: dict, tol: float, what: str) -> str:
+    """'passes WHAT' / 'fails WHAT', or, when the interval straddles the line, how the median falls."""
+    if c.verdict in ("confirmed", "refuted"):
+        return f"{verdict_word(c, 'passes', 'fails')} {what}"
+    med = stat.get("median") if isinstance(stat, dict) else None
+    if med is None:
+        return f"cannot be judged on {what}"
+    side = "passes" if abs(med - LN2) <= tol else "fails"
+    return f"{side} {what} on its median, though its 95% interval straddles the {tol:g} line: undecided"
 
 
 def discuss(sources: Sources, a: Answer) -> None:
