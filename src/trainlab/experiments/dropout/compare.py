@@ -26,13 +26,15 @@ def _acc(stat: Optional[dict[str, Any]]) -> str:
 def _ours(v: dict[str, Any], size: str) -> str:
     if size == "None":
         return _acc(v["eval_mode_error"]) + " (eval mode)"
+    if not v.get("p_input") and not v.get("p_hidden"):  # no dropout: every pass is the eval-mode net
+        return _acc(v["eval_mode_error"]) + " (no dropout: every pass is the same net, so eval mode)"
     seeds = v.get("ensemble_seeds") or {}
     if size in seeds.get("error", {}):
         return _acc(seeds["error"][size]) + f" ({seeds['seeds']} seeds)"
     iv = (v.get("ensemble_error_interval") or {}).get(size)
     if iv is not None:
         return f"{100 * (1 - iv['error']):.1f}% [{100 * (1 - iv['hi']):.1f}, {100 * (1 - iv['lo']):.1f}] (seed 0, Wilson)"
-    return "not run"
+    return f"not run (passes: {seeds.get('t', 0)} every seed, {(v.get('ensemble') or {}).get('t_max', 0)} seed 0)"
 
 
 def report_table(summary: dict[str, Any], init: str = "lab") -> dict[str, Any]:
