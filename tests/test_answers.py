@@ -315,3 +315,22 @@ def test_check_claims_prints_markup_as_text_and_writes_html(quick_lab, tmp_path)
     assert "1 not comparable" in r.stdout
     html = page.read_text()
     assert "<script" not in html and "&lt;script&gt;" in html
+
+
+def test_an_overflow_followed_by_nan_counts_as_exploding(sources):
+    """Past an overflow the next layer computes inf - inf = NaN: the check reads the last layer before NaN."""
+    fake = copy.deepcopy(sources)
+    block = next(b for b in fake.summaries["deep"]["setups"] if b["name"] == "report")
+    stats = next(p for p in block["abs_draws"]["pairs"] if p["init"] == "N(0,1)" and p["activation"] == "relu")
+    stats = stats["act_abs_mean"]
+    stats[-3] = {"median": None, "lo": None, "hi": None, "n": 3, "flag": "overflow"}
+    stats[-2] = stats[-1] = {"median": None, "lo": None, "hi": None, "n": 3, "flag": "nan"}
+    answer = _answer(fake, "p2-item4")
+    got = next(c for c in answer.checks
+               if c.label.startswith("N(0, 1) + ReLU explodes") and f"{block['depth']} x" in c.label)
+    assert got.verdict == "confirmed" and f"layer {block['depth'] - 2}, the last layer before NaN" in got.evidence[0].label
+    assert f"inf (overflows float32) at layer {block['depth'] - 2} (NaN after it)" in " ".join(answer.sentences)
+    stats[:] = [{"median": None, "lo": None, "hi": None, "n": 3, "flag": "nan"}] * len(stats)  # NaN throughout
+    got = next(c for c in _answer(fake, "p2-item4").checks
+               if c.label.startswith("N(0, 1) + ReLU explodes") and f"{block['depth']} x" in c.label)
+    assert got.verdict == "inconclusive"

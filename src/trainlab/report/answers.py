@@ -55,6 +55,8 @@ def stat_text(stat: Any, percent: bool = False, digits: int = 3) -> str:
     if not isinstance(stat, dict):
         return "n/a"
     if stat.get("median") is None:
+        if stat.get("flag") == "overflow":
+            return "inf (overflows float32)"
         return f"n/a ({stat.get('flag', 'no finite values')})"
     k = 100.0 if percent else 1.0
     unit = "%" if percent else ""

@@ -65,9 +65,26 @@ def _pair(block: dict, init: str, act: str) -> Optional[dict]:
 
 
 def _layer_ev(sources: Sources, b: dict, init: str, act: str, layer: int) -> Evidence:
-    n = b["depth"] if layer == -1 else layer + 1
-    return ev(sources, "deep", f"{init}+{act}, layer {n}: mean |a| over draws", "setups", {"name": b["name"]},
-              "abs_draws", "pairs", {"init": init, "activation": act}, "act_abs_mean", layer)
+    """Mean |a| over draws at ``layer``; for the last layer (-1), the last one that is not NaN: past an
+    overflow the next layer computes inf - inf, and the overflow is what the net did."""
+    where = ""
+    if layer == -1:
+        stats = (_pair(b["abs_draws"], init, act) or {}).get("act_abs_mean") or []
+        layer = len(stats) - 1
+        while layer > 0 and isinstance(stats[layer], dict) and stats[layer].get("flag") == "nan":
+            layer -= 1
+        where = "" if layer == len(stats) - 1 else ", the last layer before NaN"
+    return ev(sources, "deep", f"{init}+{act}, layer {layer + 1}{where}: mean |a| over draws", "setups",
+              {"name": b["name"]}, "abs_draws", "pairs", {"init": init, "activation": act}, "act_abs_mean", layer)
+
+
+def _last_text(stats: list) -> str:
+    """The last layer's statistic, or the last one before NaN, named by its layer."""
+    k = len(stats) - 1
+    while k > 0 and isinstance(stats[k], dict) and stats[k].get("flag") == "nan":
+        k -= 1
+    text = stat_text(stats[k])
+    return text if k == len(stats) - 1 else f"{text} at layer {k + 1} (NaN after it)"
 
 
 def deep_stats(sources: Sources, a: Answer) -> None:
@@ -88,7 +105,7 @@ def deep_stats(sources: Sources, a: Answer) -> None:
         for init, act, label, layers, rule in rules:
             if _pair(d, init, act) is not None:
                 a.checks.append(check(label, [_layer_ev(sources, b, init, act, i) for i in layers], rule))
-        parts = [f"{p['init']}+{p['activation']} {stat_text(p['act_abs_mean'][0])} -> {stat_text(p['act_abs_mean'][-1])}"
+        parts = [f"{p['init']}+{p['activation']} {stat_text(p['act_abs_mean'][0])} -> {_last_text(p['act_abs_mean'])}"
                  for p in d["pairs"] if p["init"] in ("N(0,1)", "xavier_normal", "he_normal")]
         a.sentences.append(f"At {shape} ({b['name']}), mean |activation| from layer 1 to layer {b['depth']}, median "
                            f"[95% CI] over {d['draws']} draws: " + "; ".join(parts) + ".")
