@@ -235,6 +235,10 @@ GOOD = "{id: a, quote: q, rule: {above: 0.5}, stats: [{path: [shallow, sigmas, 0
     ("claims:\n  - {id: a, quote: q, rule: {above: 1}, stats: [{path: [shallow]}], comparable_if: [{path: [x]}]}",
      "comparable_if must be"),
     (f"claims:\n  - {GOOD}\n  - {GOOD}", "claim ids must be unique; repeated: a"),
+    ("claims:\n  - {id: a, quote: q, rule: {above: 1}, holds_for: some, stats: [{path: [shallow]}]}",
+     "holds_for must be 'all' (the default) or 'most'"),
+    ("claims:\n  - {id: a, quote: q, rule: {highest: true}, holds_for: most, stats: [{path: [shallow]}]}",
+     "holds_for: most needs a rule judged per statistic"),
 ])
 def test_claims_file_mistakes_are_named(tmp_path, text, words):
     from trainlab.errors import UsageError
@@ -334,3 +338,26 @@ def test_an_overflow_followed_by_nan_counts_as_exploding(sources):
     got = next(c for c in _answer(fake, "p2-item4").checks
                if c.label.startswith("N(0, 1) + ReLU explodes") and f"{block['depth']} x" in c.label)
     assert got.verdict == "inconclusive"
+
+
+def test_a_claim_about_most_of_its_statistics(sources, tmp_path):
+    """'Most inits start near ln 2': 3 of 5 confirmed and 2 refuted confirms it, where 'all' refutes it;
+    2 of 4 refuted refutes it; 2 confirmed, 1 refuted and 2 straddling is inconclusive."""
+    rule = Near(0.69, 0.05)
+    ok, bad, open_ = (rule.example_one(v) for v in JUDGED)
+    paths = [["shallow", "sigmas", k, "loss_at_init"] for k in range(5)]
+    for holds_for, stats, expect in (("most", [ok, ok, ok, bad, bad], "confirmed"),
+                                     ("all", [ok, ok, ok, bad, bad], "refuted"),
+                                     ("most", [ok, ok, bad, bad], "refuted"),
+                                     ("most", [ok, ok, bad, open_, open_], "inconclusive")):
+        f = tmp_path / f"{holds_for}.yaml"
+        f.write_text(yaml_dump({"claims": [{"id": "c", "quote": "q", "rule": {"near": {"value": 0.69, "tol": 0.05}},
+                                            "holds_for": holds_for,
+                                            "stats": [{"path": p} for p in paths[:len(stats)]]}]}))
+        fake = copy.deepcopy(sources)
+        for p, st in zip(paths, stats):
+            set_at(fake, tuple(p), st)
+        (claim,) = load_claims(f)[1]
+        got = check_claim(fake, claim)
+        assert got.verdict == expect, (holds_for, expect, got.reason)
+        assert ("more than half" in got.reason) == (holds_for == "most")

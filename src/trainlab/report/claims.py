@@ -15,6 +15,7 @@ claims:
         path: [shallow, data_scaling, {case: standardized}, init_pairs, {a: kaiming_normal, b: xavier_normal}, diff]
       - label: "the report's own numbers"          # a statistic the report itself gives:
         given: {values: [87.03, 86.58], minus: 88.54, scale: 0.01}   # median, min and max of the differences
+    holds_for: all                    # optional: all (default) | most (more than half of the stats)
     comparable_if:                    # optional: else the verdict is "not comparable"
       - {path: [dropout, data_source], startswith: "mnist", reason: "the run is not on MNIST"}
     note: "what differs from the report's set-up"   # optional, shown with the verdict
@@ -70,6 +71,7 @@ class Claim:
     stats: list[dict]
     comparable_if: list[dict] = field(default_factory=list)
     note: str = ""
+    most: bool = False  # ``holds_for: most``: the rule need hold for more than half of the statistics
 
 
 def _rule(spec: Any, where: str) -> Rule:
@@ -103,8 +105,15 @@ def _claim(raw: Any, i: int) -> Claim:
                                               and any(op in c for op in CONDITIONS) for c in conds):
         raise UsageError(f"{where} ({raw['id']}): comparable_if must be a list of {{path: [study, ...], "
                          f"{' | '.join(CONDITIONS)}: value, reason}}")
-    return Claim(str(raw["id"]), str(raw["quote"]), str(raw.get("section", "")), _rule(raw["rule"], where),
-                 raw["rule"], stats, conds, str(raw.get("note", "")))
+    holds_for = raw.get("holds_for", "all")
+    if holds_for not in ("all", "most"):
+        raise UsageError(f"{where} ({raw['id']}): holds_for must be 'all' (the default) or 'most', not {holds_for!r}")
+    rule = _rule(raw["rule"], where)
+    if holds_for == "most" and isinstance(rule, (Highest, WithinFactor)):
+        raise UsageError(f"{where} ({raw['id']}): holds_for: most needs a rule judged per statistic, not "
+                         f"{next(iter(raw['rule']))}")
+    return Claim(str(raw["id"]), str(raw["quote"]), str(raw.get("section", "")), rule,
+                 raw["rule"], stats, conds, str(raw.get("note", "")), holds_for == "most")
 
 
 def _is_path(p: Any) -> bool:
@@ -209,9 +218,22 @@ def check_claim(sources: Sources, claim: Claim) -> Check:
     except Missing as e:
         return not_comparable(claim.id, f"the run does not hold what the claim needs: {e}")
     check = Check(claim.id, evidence, claim.rule).run()
+    if claim.most:
+        check.verdict = most_of([claim.rule.judge([e.stat]) for e in evidence])
     measured = "; ".join(f"{e.label}: {fmt_stat(e.stat)}" for e in evidence)
-    check.reason = f"{measured}. Confirmed when {claim.rule.words()}." + (f" Note: {claim.note}." if claim.note else "")
+    when = (f"for more than half of the {len(evidence)} statistics " if claim.most else "") + claim.rule.words()
+    check.reason = f"{measured}. Confirmed when {when}." + (f" Note: {claim.note}." if claim.note else "")
     return check
+
+
+def most_of(verdicts: list[str]) -> str:
+    """'Most hold': confirmed when more than half are confirmed, refuted when at least half are refuted."""
+    n = len(verdicts)
+    if sum(v == "confirmed" for v in verdicts) * 2 > n:
+        return "confirmed"
+    if sum(v == "refuted" for v in verdicts) * 2 >= n:
+        return "refuted"
+    return "inconclusive"
 
 
 def check_claims(path: Path, run_dir: Path) -> tuple[str, list[tuple[Claim, Check]]]:
