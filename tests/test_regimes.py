@@ -11,7 +11,7 @@ import torch
 from trainlab.experiments.shallow.populations import SCHEMES, layer_stds
 from trainlab.experiments.shallow.regimes import (
     ACC_GOOD, LN2, REGIME_RULES, REGIMES, classify, criteria_json, features, leave_step, majority,
-    pick_representatives)
+    good_pick_note, pick_representatives)
 from trainlab.experiments.shallow.settings import EXACT_SIGMAS, sigma_grid
 from trainlab.nn.init import init_weight
 
@@ -92,6 +92,24 @@ def _rows(spec):
 ])
 def test_pick_representatives(spec, expected):
     assert pick_representatives(_rows(spec)) == expected
+
+
+def test_good_pick_passes_the_loss_at_init_check_when_a_good_sigma_does():
+    """0.681 has the larger share but fails the check (loss at init 0.746): 0.5 is picked, no note.
+    When no good sigma passes, the best good one is picked and the note says why."""
+    rows = _rows([(0.2, "slow_start", 0.9, 0.96), (0.5, "good", 0.75, 0.974), (0.681, "good", 0.81, 0.976),
+                  (10, "no_recovery", 1.0, 0.6)])
+    for r in rows:
+        r["loss_ok"] = r["sigma"] < 0.6
+    assert pick_representatives(rows)["good"] == 0.5 and good_pick_note(rows) is None
+    for r in rows:
+        r["loss_ok"] = False
+    assert pick_representatives(rows)["good"] == 0.681
+    note = good_pick_note(rows)
+    assert note and "0.5, 0.681" in note and "none passes the check" in note
+    for r in rows:
+        r.pop("loss_ok")  # rows without the check: every sigma passes, the share decides
+    assert pick_representatives(rows)["good"] == 0.681 and good_pick_note(rows) is None
 
 
 def test_criteria_block_lists_every_regime_in_rule_order():

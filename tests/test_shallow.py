@@ -28,7 +28,7 @@ QUICK_SEEDS = ShallowSettings.quick().seeds
 # the study's own fields, and the fields every study's summary shares (experiments.study.finish)
 KEYS = {"experiment", "schema_version", "seeds", "sigmas", "picked", "schemes", "data_scaling", "breakers",
         "regime_criteria", "observations", "tables", "figures", "provenance", "seconds", "network",
-        "title", "settings", "key_findings", "key_figures", "timing"}
+        "title", "settings", "key_findings", "key_figures", "timing", "pick_rules", "good_pick_note"}
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +171,18 @@ def test_dead_units(bias, scale, expected):
         assert (dead < 9).all()
     else:
         assert (dead == expected).all()
+
+
+def test_boundary_grid_covers_every_set_up(quick):
+    """One panel per pick, named init, lab data transform, report case and breaker; snapshots of each pick."""
+    out, s = quick
+    grid = json.loads((out / "boundary_grid.json").read_text())
+    groups = {(e["kind"], e["group"]) for e in grid}
+    want = ({("sigma", f"sigma={v:g}") for v in s["picked"].values() if v is not None}
+            | {("scheme", r["name"]) for r in s["schemes"]} | {("breaker", b["name"]) for b in s["breakers"]}
+            | {("scaling", r["transform"]) for r in s["data_scaling"] if r["setup"].startswith("lab")})
+    assert want <= groups, want - groups
+    cases = {r["case"] for r in s["data_scaling"] if "case" in r}
+    assert {g.split(" / ")[0] for k, g in groups if k == "variant"} == cases
+    assert len(grid) == len(want) + len(cases)
+    assert {"boundary_grid.png", "boundary_snapshots.png", "accuracy_curves.png"} <= {f["file"] for f in s["figures"]}
