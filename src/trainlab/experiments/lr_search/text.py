@@ -82,11 +82,18 @@ def tally_finding(s: dict, kind: str, what: str) -> str:
     return f"{what} on {t['confirmed']} of {len(cs)} data sets{_names(won)}; {tally_text(t)}."
 
 
+def flat_text(s: dict) -> str:
+    """How flat the optimum is: of the fine stages' lrs, how many tie with their stage's best."""
+    fine = [d["coarse_to_fine"]["stages"][-1] for d in s["datasets"]]
+    return (f" Within the fine stages, {sum(f['ties'] for f in fine)} of {sum(f['configs'] - 1 for f in fine)} lrs "
+            "tie with their stage's best.")
+
+
 def key_findings(run: RunData) -> list[str]:
     s = run.summary
     return [stages_finding(s), lr_finding(s), coarse_finding(s),
             tally_finding(s, "fine_vs_grid", "Refining the lr (12 log-spaced points around the coarse pick, full "
-                          "length) beat the full-length grid's best lr"),
+                          "length) beat the full-length grid's best lr") + flat_text(s),
             tally_finding(s, "staged_vs_fine", "The staged search (lr, model, optimizer) ended lower than the lr-only "
                           "coarse-to-fine search")]
 
