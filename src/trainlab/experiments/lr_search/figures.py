@@ -13,7 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.ticker import NullFormatter  # noqa: E402
+from matplotlib.ticker import FormatStrFormatter, LogLocator  # noqa: E402
 
 from trainlab.experiments.lr_search.summary import values_text  # noqa: E402
 from trainlab.report.figures import Figure, errorbars_ci, fixed_margins  # noqa: E402
@@ -68,7 +68,9 @@ def _stage_panel(ax, rows: list[dict], carried: dict) -> None:
                 mfc="none" if is_carried and r["rank"] != 1 else "tab:blue", mec="k" if r["rank"] == 1 else "tab:blue")
     ax.set_xticks(x, [values_text(r["values"]) for r in rows], rotation=35, ha="right", fontsize=7)
     ax.set_yscale("log")
-    ax.yaxis.set_minor_formatter(NullFormatter())  # minor log labels crowd a short axis
+    ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))  # a labelled tick or two inside each decade,
+    ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))  # so an axis that spans less than one is read
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
     ax.grid(alpha=0.3, axis="y")
 
 
@@ -86,7 +88,7 @@ def stages_figure(run: RunData):
     fig.suptitle("Stages 2 and 3 of the staged search: median and 95% interval over seeds; star: winner, "
                  "hollow: the configuration carried in", fontsize=10)
     fixed_margins(fig, left=0.9, hspace=0.75)
-    fig.subplots_adjust(bottom=1.1 / fig.get_figheight())
+    fig.subplots_adjust(bottom=1.1 / fig.get_figheight(), top=1 - 0.75 / fig.get_figheight())
     return fig
 
 
