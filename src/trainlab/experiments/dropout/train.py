@@ -122,7 +122,8 @@ def run_ensembles(st: DropoutSettings, groups: list[VariantGroup], trained: Trai
     """MC-dropout errors of every seed of each stochastic variant of ``mc_inits`` for sizes 1..t_seeds;
     seed 0 of the ``long_inits`` variants runs on to t_max passes (its first t_seeds are the same passes)."""
     chosen = [g for g in groups if g.init in st.mc_inits and VARIANTS[g.variant].stochastic]
-    plan = [(g, i, st.t_max if (i == 0 and g.init in st.long_inits) else st.t_seeds)
+    every = min(st.t_seeds, st.t_max)  # t_max caps every ensemble (t_seeds > t_max: every seed runs t_max)
+    plan = [(g, i, st.t_max if (i == 0 and g.init in st.long_inits) else every)
             for g in chosen for i in range(len(g.members))]
     total = sum(t for _, _, t in plan)
     advance = sr.task(f"MC dropout: {len(plan)} members, {total} passes", total)
@@ -138,7 +139,7 @@ def run_ensembles(st: DropoutSettings, groups: list[VariantGroup], trained: Trai
         if i == 0:
             e |= {"member": k, "seed": mw.seed, "errors": errors, "eval_mode_error": float(eval_err[k]),
                   "seconds": secs, "flops": t * mw.flops_per_pass(x.shape[0])}
-        e["seed_errors"].append(errors[:st.t_seeds])
+        e["seed_errors"].append(errors[:every])
         e["seed_eval"].append(float(eval_err[k]))
         e["seed_members"].append(k)
         e["seconds_all"] += secs
