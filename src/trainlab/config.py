@@ -152,6 +152,7 @@ class TrainConfig(_Strict):
     steps: int = Field(1000, gt=0)  # optimizer steps
     batch_size: Optional[int] = Field(None, gt=0)  # None: full batch (gradient descent)
     eval_every: int = Field(10, gt=0)  # evaluate train/val loss and accuracy every n steps
+    val_at_init: bool = True  # evaluate the validation set at step 0 too; false: NaN there (sweeps keep final metrics)
     loss: Literal["cross_entropy", "mse_softmax", "mse_sigmoid"] = "cross_entropy"  # seed 001 uses MSE on outputs
     early_stopping: Optional[EarlyStopConfig] = None  # None: train all steps; else stop/restart members on a plateau
 

@@ -123,6 +123,7 @@ class TrainSpec:
     l2: Optional[torch.Tensor] = None
     max_norm: Optional[float] = None
     eval_batch: int = 8192  # rows per evaluation forward pass, bounding memory
+    val_at_init: bool = True  # evaluate the validation set at step 0 too; False: NaN there (saves a pass)
 
 
 def _emit(callbacks, event: str, *args) -> Optional[Stop]:
@@ -211,7 +212,10 @@ def fit(model: PopulationMLP, optimizer: PopulationOptimizer, train: tuple[torch
         tl, ta = evaluate(model, x, y, spec.loss, spec.eval_batch)
         vals = {"train_loss": tl, "train_acc": ta}
         if val is not None and val[0].shape[0] > 0:
-            vl, va = evaluate(model, val[0], val[1], spec.loss, spec.eval_batch)
+            if step == 0 and not spec.val_at_init:
+                vl = va = torch.full_like(tl, float("nan"))
+            else:
+                vl, va = evaluate(model, val[0], val[1], spec.loss, spec.eval_batch)
             vals |= {"val_loss": vl, "val_acc": va}
         state.history.add(step, vals)
         return _emit(callbacks, "on_eval", state)

@@ -71,6 +71,7 @@ def build_optimizer(cfg: Config, members: MemberTable | Sequence[Member], params
 def train_spec(cfg: Config, table: MemberTable, device) -> TrainSpec:
     """What ``fit`` needs: the config's training settings and the members' penalty strengths."""
     return TrainSpec(steps=cfg.train.steps, batch_size=cfg.train.batch_size, eval_every=cfg.train.eval_every,
+                     val_at_init=cfg.train.val_at_init,
                      loss=cfg.train.loss, l1=table.l1.to(device), l2=table.l2.to(device),
                      max_norm=cfg.regularize.max_norm)
 
