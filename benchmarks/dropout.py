@@ -18,7 +18,6 @@ Usage: python benchmarks/dropout.py [--seeds 4] [--steps 12] [--passes 100] [--n
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from peak import matmul_peak
+from peak import machine_line, matmul_peak
 
 from trainlab.experiments.dropout import base_config, make_members
 from trainlab.experiments.dropout_ensemble import MemberWeights, mc_logits
@@ -151,10 +150,8 @@ def main() -> None:
     ds = _data(opts, settings)
     cfg = base_config(settings, opts, len(ds.train.y))
     members, _ = make_members(settings)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, load average {load:.2f}")
     peak = matmul_peak()
-    print(f"matmul peak (best of 5, 4096^2 fp32): {peak / 1e9:.1f} GFLOP/s")
+    print(machine_line(peak))
 
     c0 = time.process_time()
     t_pop = population_steps(cfg, members, ds, args.steps)

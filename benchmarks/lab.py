@@ -15,9 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
-
-from peak import matmul_peak
+from peak import machine_line
 
 
 def run(out: Path, quick: bool) -> dict:
@@ -39,7 +37,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     root = args.out or Path(tempfile.mkdtemp(prefix="trainlab-bench-lab-"))
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, matmul peak {matmul_peak() / 1e9:.1f} GFLOP/s")
+    print(machine_line())
     modes = [("quick", True, 120)] + ([] if args.quick_only else [("default", False, 1200)])
     for name, quick, target in modes:
         res = run(root / name, quick)
