@@ -8,9 +8,9 @@
    first step of each side is warm-up. Target: the population is no slower (ratio >= 1). The
    population step is also split into its parts (counter-based dropout masks, optimizer, rest),
    measured on their own, to show where its time goes.
-3. **MC passes**: ``dropout_ensemble.mc_logits`` over 1,000 samples, FLOP rate as a fraction of the
+3. **MC passes**: ``experiments.dropout.ensemble.mc_logits`` over 1,000 samples, FLOP rate as a fraction of the
    matmul peak (target >= 0.70); the library's ``PopulationMLP.forward(train=True)`` for comparison.
-4. **Study times**: ``run_dropout`` with ``--quick`` and with the defaults (``--no-default`` skips it).
+4. **Study times**: the study (``run_study``) with ``--quick`` and with the defaults (``--no-default`` skips it).
 
 CPU time is printed next to wall time: on a shared machine a wall time alone says little.
 Usage: python benchmarks/dropout.py [--seeds 4] [--steps 12] [--passes 100] [--no-quick] [--no-default]
@@ -27,9 +27,9 @@ import torch.nn.functional as F
 
 from peak import machine_line, matmul_peak
 
-from trainlab.experiments.dropout import base_config, make_members
-from trainlab.experiments.dropout_ensemble import MemberWeights, mc_logits
-from trainlab.experiments.dropout_settings import resolve_settings
+from trainlab.experiments.dropout.train import base_config, load_data, make_members
+from trainlab.experiments.dropout.ensemble import MemberWeights, mc_logits
+from trainlab.experiments.dropout.settings import DropoutSettings
 from trainlab.experiments.registry import StudyOptions
 from trainlab.loop import TrainSpec, batch_indices, fit
 from trainlab.rng import counter_uniform, member_keys
@@ -104,7 +104,7 @@ def step_parts(cfg, members, ds, repeats: int = 3) -> dict[str, float]:
 @torch.no_grad()
 def mc_rate(cfg, ds, passes: int, peak: float) -> list[tuple[str, float, float]]:
     """(what, FLOP/s, fraction of peak) of MC passes over 1,000 val samples, per dropout pattern."""
-    from trainlab.experiments.dropout_checks import init_values
+    from trainlab.experiments.dropout.checks import init_values
     from trainlab.members import Member
 
     x = ds.val.x[:1000]
@@ -116,7 +116,7 @@ def mc_rate(cfg, ds, passes: int, peak: float) -> list[tuple[str, float, float]]
             pass
         secs = _timed(lambda: [None for _ in mc_logits(mw, x, passes)])
         rate = passes * mw.flops_per_pass(x.shape[0]) / secs
-        rows.append((f"MC passes, {name} (dropout_ensemble)", rate, rate / peak))
+        rows.append((f"MC passes, {name} (dropout.ensemble)", rate, rate / peak))
         if p_in > 0:  # the library's own train-mode forward: counter-based masks for every pass
             n_lib = max(2, passes // 20)
             secs = _timed(lambda: [pop.forward(x, train=True, step=t) for t in range(n_lib)])
@@ -127,11 +127,12 @@ def mc_rate(cfg, ds, passes: int, peak: float) -> list[tuple[str, float, float]]
 
 
 def study_time(quick: bool) -> tuple[float, float, dict]:
-    from trainlab.experiments.dropout import run_dropout
+    from trainlab.experiments.dropout import STUDY
+    from trainlab.experiments.study import run_study
 
     with tempfile.TemporaryDirectory() as tmp:
         t0, c0 = time.perf_counter(), time.process_time()
-        s = run_dropout(Path(tmp) / "dropout", StudyOptions(quick=quick, quiet=True))
+        s = run_study(STUDY, Path(tmp) / "dropout", StudyOptions(quick=quick, quiet=True))
         return time.perf_counter() - t0, time.process_time() - c0, s["timing"]
 
 
@@ -143,12 +144,9 @@ def main() -> None:
     ap.add_argument("--no-quick", action="store_true")
     ap.add_argument("--no-default", action="store_true")
     args = ap.parse_args()
-    from trainlab.experiments.dropout import _data
-
-    settings = resolve_settings(extra={"seeds": args.seeds})
-    opts = StudyOptions(dataset="mnist-5k")
-    ds = _data(opts, settings)
-    cfg = base_config(settings, opts, len(ds.train.y))
+    settings = DropoutSettings.resolve(overrides={"seeds": args.seeds, "dataset": "mnist-5k"})
+    ds = load_data(settings)
+    cfg = base_config(settings, len(ds.train.y))
     members, _ = make_members(settings)
     peak = matmul_peak()
     print(machine_line(peak))

@@ -26,10 +26,14 @@ from torch import nn
 from peak import machine_line
 from trainlab.data.toy import make_toy
 from trainlab.experiments.registry import StudyOptions
-from trainlab.experiments.shallow import run_shallow
-from trainlab.experiments.shallow_plan import (
-    EVAL_EVERY, LAB_LR, LAB_STEPS, N_CURVE, N_TRAIN, N_VAL, VARIANT_LR, VARIANT_N_TEST, VARIANT_N_VAL, plan,
-    resolve_settings)
+from trainlab.experiments.shallow import STUDY
+from trainlab.experiments.shallow.populations import VARIANT_N_TEST, VARIANT_N_VAL, plan
+from trainlab.experiments.shallow.settings import ShallowSettings
+from trainlab.experiments.study import run_study
+
+DEFAULTS = ShallowSettings()
+LAB_LR, LAB_STEPS, EVAL_EVERY, VARIANT_LR = DEFAULTS.lr, DEFAULTS.steps, DEFAULTS.eval_every, DEFAULTS.variant_lr
+N_TRAIN, N_VAL, N_CURVE = DEFAULTS.n_train, DEFAULTS.n_val, DEFAULTS.n_curve
 
 
 def _net(seed: int) -> nn.Sequential:
@@ -78,14 +82,14 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: the study's default, 1)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
-    st = resolve_settings(args.quick, None)
+    st = ShallowSettings.resolve(args.quick)
     threads = args.threads or 1
     torch.set_num_threads(threads)
     print(machine_line())
 
     out = args.out or Path(tempfile.mkdtemp(prefix="lab_shallow_")) / "shallow"
     t0 = time.perf_counter()
-    s = run_shallow(out, StudyOptions(quick=args.quick, quiet=True, threads=threads, device="cpu"))
+    s = run_study(STUDY, out, StudyOptions(quick=args.quick, quiet=True, threads=threads, device="cpu"))
     t_study = time.perf_counter() - t0
     pops = s["provenance"]["populations"]
     print(f"study ({'quick' if args.quick else 'default'}): {t_study:.1f} s wall, "

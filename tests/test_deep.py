@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from trainlab.experiments.deep import INIT_SCHEMES, STUDY_ACTIVATIONS, measure_pairs, run_deep, same_as
-from trainlab.experiments.deep_report import DIAGNOSES, diagnose
-from trainlab.experiments.deep_theory import FIRST_MOMENT, SECOND_MOMENT, predict
-from trainlab.experiments.deep_train import build_population
+from trainlab.experiments.deep import STUDY
+from trainlab.experiments.deep.measure import init_population, measure_pairs
+from trainlab.experiments.deep.settings import INIT_SCHEMES, STUDY_ACTIVATIONS
+from trainlab.experiments.deep.summary import DIAGNOSES, diagnose, same_as
+from trainlab.experiments.deep.theory import FIRST_MOMENT, SECOND_MOMENT, predict
 from trainlab.experiments.registry import STUDIES, StudyOptions
+from trainlab.experiments.study import run_study
 from trainlab.runs.schema import validate_summary
 
 
@@ -98,7 +100,7 @@ def test_he_normal_at_gain_one_is_lecun_normal_exactly():
     for act in STUDY_ACTIVATIONS:
         src = same_as("he_normal", act)
         members = [(*INIT_SCHEMES["he_normal"], 3), (*INIT_SCHEMES["lecun_normal"], 3)]
-        pop, _ = build_population([4, 16, 16, 2], act, members, torch.randn(8, 4), run_seed=0)
+        pop, _ = init_population([4, 16, 16, 2], act, members, torch.randn(8, 4), run_seed=0)
         identical = all(torch.equal(w[0], w[1]) for w in pop.weights)
         assert identical == (src == "lecun_normal"), act
 
@@ -115,7 +117,7 @@ def _strict_json(path):
 
 
 def test_quick_study_writes_valid_summary_and_figures(tmp_path):
-    summary = run_deep(tmp_path / "deep", StudyOptions(quick=True, quiet=True, threads=1))
+    summary = run_study(STUDY, tmp_path / "deep", StudyOptions(quick=True, quiet=True, threads=1))
     folder = tmp_path / "deep"
     on_disk = _strict_json(folder / "summary.json")
     validate_summary(on_disk, "deep.schema.json")
@@ -154,9 +156,9 @@ def _run(init, lr, reached_median, hit, seeds=6):
                                                    (2, 3, "not supported: neither trains"),
                                                    (1, 5, "reversed: only Xavier trains")])
 def test_he_claim_verdict_follows_reaching_the_target_not_the_last_step(he_hit, xa_hit, verdict):
-    from trainlab.experiments.deep_train import _verdicts
+    from trainlab.experiments.deep.summary import verdicts
 
     # final accuracies that would say the opposite: the verdict must not read them
     runs = [_run("he_normal", 0.01, 0.5, he_hit), _run("xavier_normal", 0.01, 0.95, xa_hit)]
-    (v,) = _verdicts(runs, (0.01,))
+    (v,) = verdicts(runs, (0.01,))
     assert v["verdict"] == verdict and v["xavier_reached_acc"] == 0.95

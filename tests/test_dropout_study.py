@@ -15,10 +15,10 @@ import torch
 from safetensors.torch import load_file
 
 from trainlab.errors import UsageError
-from trainlab.experiments.dropout_ensemble import (BestEpoch, MemberWeights, fill_keep_masks, keep_threshold,
+from trainlab.experiments.dropout.ensemble import (BestEpoch, MemberWeights, fill_keep_masks, keep_threshold,
                                                    mc_logits, pass_generator, prefix_errors)
-from trainlab.experiments.dropout_report import data_observations, paired_phrase
-from trainlab.experiments.dropout_settings import QUICK, DropoutSettings, resolve_settings
+from trainlab.experiments.dropout.settings import DropoutSettings
+from trainlab.experiments.dropout.text import data_observations, paired_phrase
 from trainlab.experiments.registry import StudyOptions
 from trainlab.nn.population import MemberInit, PopulationMLP
 from trainlab.runs.schema import validate_summary
@@ -124,11 +124,14 @@ def test_best_epoch_keeps_lowest_val_error_then_lower_loss():
 # ------------------------------------------------------------------ settings and sentences
 
 
+QUICK = {"epochs": 5, "seeds": 1, "t_max": 100, "mc_samples": 500, "n_val": 2000, "watch_steps": 10}
+
+
 def test_settings_quick_seeds_and_extra():
-    quick = resolve_settings(quick=True)
+    quick = DropoutSettings.resolve(quick=True)
     assert all(getattr(quick, k) == v for k, v in QUICK.items())
-    assert resolve_settings(seeds=7).seeds == 7
-    s = resolve_settings(extra={"epochs": 3, "inits": ["he"], "lr": 1})
+    assert DropoutSettings.resolve(overrides={"seeds": 7}).seeds == 7
+    s = DropoutSettings.resolve(overrides={"epochs": 3, "inits": ["he"], "lr": 1})
     assert (s.epochs, s.inits, s.lr) == (3, ("he",), 1.0)
     assert s.ensemble_sizes() == [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
     assert DropoutSettings(t_max=300).ensemble_sizes()[-2:] == [200, 300]
@@ -143,7 +146,7 @@ def test_settings_quick_seeds_and_extra():
 ])
 def test_settings_errors_name_the_bad_value(extra, match):
     with pytest.raises(UsageError, match=match):
-        resolve_settings(extra=extra)
+        DropoutSettings.resolve(overrides=extra)
 
 
 @pytest.mark.parametrize("ref,new,expect", [
@@ -166,10 +169,11 @@ TEST_EXTRA = {"epochs": 4, "seeds": 1, "inits": ["he"], "variants": ["none", "hi
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory) -> tuple[Path, dict]:
-    from trainlab.experiments.dropout import run_dropout
+    from trainlab.experiments.dropout import STUDY
+    from trainlab.experiments.study import run_study
 
     out = tmp_path_factory.mktemp("dropout") / "study"
-    summary = run_dropout(out, StudyOptions(dataset="mnist-5k", quiet=True, extra=TEST_EXTRA))
+    summary = run_study(STUDY, out, StudyOptions(quiet=True, overrides={"dropout": {"dataset": "mnist-5k", **TEST_EXTRA}}))
     return out, summary
 
 

@@ -198,25 +198,22 @@ def test_two_writers_race(tmp_path: Path) -> None:
 def test_lab_index_records_interrupted_study(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from trainlab import lab
     from trainlab.experiments import registry
-    from trainlab.runs.io import atomic_dir, write_json_atomic
+    from trainlab.experiments.settings import StudySettings
 
     calls: list[str] = []
 
     def make(name: str, interrupt: list[bool]):
-        def run_study(folder: Path, opts: StudyOptions) -> dict:
+        def run_study(settings: StudySettings, sr) -> dict:
             calls.append(name)
-            with atomic_dir(folder) as tmp:
-                if interrupt and interrupt[0]:
-                    interrupt[0] = False
-                    interrupts.mark()  # as fit does when Ctrl-C cuts a population short
-                s = {"experiment": name, "schema_version": 1, "title": name, "figures": [], "observations": []}
-                write_json_atomic(tmp / "summary.json", s)
-            return s
+            if interrupt and interrupt[0]:
+                interrupt[0] = False
+                interrupts.mark()  # as fit does when Ctrl-C cuts a population short
+            return {}
         return run_study
 
     flag = [True]
-    fake = {"a": registry.Study("a", "A", make("a", []), "", lambda s: "a", 1),
-            "b": registry.Study("b", "B", make("b", flag), "", lambda s: "b", 2)}
+    fake = {"a": registry.Study("a", "A", StudySettings, make("a", []), lambda s: "a", order=1),
+            "b": registry.Study("b", "B", StudySettings, make("b", flag), lambda s: "b", order=2)}
     monkeypatch.setattr(registry, "STUDIES", fake)
     monkeypatch.setattr(lab, "STUDIES", fake)
     monkeypatch.setattr(lab, "load_all", lambda: None)

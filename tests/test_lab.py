@@ -5,6 +5,7 @@ run in a second; the end-to-end test runs the real `lab all --quick` once and sh
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -19,31 +20,37 @@ import pytest  # noqa: E402
 
 from trainlab.experiments import registry  # noqa: E402
 from trainlab.experiments.registry import Study, StudyOptions  # noqa: E402
+from trainlab.experiments.settings import StudySettings  # noqa: E402
 from trainlab.lab import run_lab  # noqa: E402
+from trainlab.report.figures import Figure  # noqa: E402
 from trainlab.report.html import write_report  # noqa: E402
-from trainlab.runs.io import atomic_dir, write_json_atomic  # noqa: E402
 
 from browser import inspect, unavailable  # noqa: E402
 
 CALLS: list[str] = []
 
 
-def _ok_study(out: Path, opts: StudyOptions) -> dict:
+def _ok_study(settings: StudySettings, sr) -> dict:
     CALLS.append("ok")
-    with atomic_dir(out) as d:
-        fig, ax = plt.subplots()
-        ax.plot([0, 1], [1, 0])
-        fig.savefig(d / "line.png")
-        plt.close(fig)
-        summary = {"experiment": "fake_ok", "schema_version": 1, "title": "Fake <ok> study",
-                   "observations": ["a <b>bold</b> claim & more"], "figures": [{"file": "line.png", "caption": "a line"}],
-                   "tables": [{"title": "t", "columns": ["x", "y"], "rows": [["<i>", {"median": 0.5, "lo": 0.4, "hi": 0.6, "n": 8}]]}],
-                   "provenance": {"note": "<script>alert(1)</script>"}}
-        write_json_atomic(d / "summary.json", summary)
-    return summary
+    sr.provenance["note"] = "<script>alert(1)</script>"
+    return {}
 
 
-def _bad_study(out: Path, opts: StudyOptions) -> dict:
+def _line(run):
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    return fig
+
+
+OK_WORDS = {
+    "observations": lambda run: ["a <b>bold</b> claim & more"],
+    "tables": lambda run: [{"title": "t", "columns": ["x", "y"],
+                            "rows": [["<i>", {"median": 0.5, "lo": 0.4, "hi": 0.6, "n": 8}]]}],
+    "figures": (Figure("line.png", _line, "a line"),),
+}
+
+
+def _bad_study(settings: StudySettings, sr) -> dict:
     CALLS.append("bad")
     raise RuntimeError("deliberate failure <x>")
 
@@ -51,8 +58,10 @@ def _bad_study(out: Path, opts: StudyOptions) -> dict:
 @pytest.fixture
 def fake_registry(monkeypatch, tmp_path):
     studies = {
-        "fake_ok": Study("fake_ok", "Fake ok", _ok_study, "lab.schema.json", lambda s: "fine", order=1),
-        "fake_bad": Study("fake_bad", "Fake bad", _bad_study, "lab.schema.json", lambda s: "", order=2),
+        "fake_ok": Study("fake_ok", "Fake ok", StudySettings, _ok_study, lambda s: "fine", schema="lab.schema.json",
+                         order=1, **OK_WORDS),
+        "fake_bad": Study("fake_bad", "Fake bad", StudySettings, _bad_study, lambda s: "", schema="lab.schema.json",
+                          order=2),
     }
     monkeypatch.setattr(registry, "STUDIES", studies)
     monkeypatch.setattr("trainlab.lab.load_all", lambda: None)
@@ -130,6 +139,35 @@ def test_report_rebuild_reproduces_numbers(quick_lab, tmp_path):
     (copy / "report.html").unlink()
     write_report(copy)
     assert (copy / "report.html").read_text() == (quick_lab / "report.html").read_text()
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    """sha256 of every file in ``folder`` (recursively) except the report pages."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "report.html"}
+
+
+def test_report_writes_report_html_and_nothing_else(quick_lab, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(quick_lab, copy)
+    before = _digests(copy)
+    assert len(before) > 20  # every study's summary, settings, data and figures
+    for folder in [copy] + [copy / s for s in ("shallow", "deep", "dropout")]:
+        write_report(folder)
+    assert _digests(copy) == before
+
+
+def test_words_are_rebuilt_from_the_folder_alone(quick_lab):
+    from trainlab.experiments.registry import STUDIES
+    from trainlab.report.folder import RunData
+
+    for name in ("shallow", "deep", "dropout", "optimizers", "gd-vs-sgd", "schedules"):
+        run = RunData.load(quick_lab / name)
+        study = STUDIES[name]
+        assert study.observations(run) == run.summary["observations"], name  # no figure was skipped
+        assert study.tables(run) == run.summary["tables"], name
+        assert study.key_findings(run) == run.summary["key_findings"] and 3 <= len(run.summary["key_findings"]) <= 5
+        assert run.summary["key_figures"] and set(run.summary["key_figures"]) <= {f["file"] for f in run.summary["figures"]}
 
 
 def test_report_in_real_browser(quick_lab, tmp_path):

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from trainlab.experiments.shallow_plan import EXACT_SIGMAS, SCHEMES, layer_stds, sigma_grid
-from trainlab.experiments.shallow_regimes import (
+from trainlab.experiments.shallow.populations import SCHEMES, layer_stds
+from trainlab.experiments.shallow.regimes import (
     ACC_GOOD, LN2, REGIME_RULES, REGIMES, classify, criteria_json, features, leave_step, majority,
     pick_representatives)
+from trainlab.experiments.shallow.settings import EXACT_SIGMAS, sigma_grid
 from trainlab.nn.init import init_weight
 
 STEPS = np.arange(0, 1001, 20)

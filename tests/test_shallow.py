@@ -11,23 +11,30 @@ import jsonschema
 import pytest
 import torch
 
-from trainlab.experiments import shallow as shallow_mod
+from trainlab.experiments import study as study_mod
 from trainlab.experiments.registry import STUDIES, StudyOptions
-from trainlab.experiments.shallow import run_shallow
-from trainlab.experiments.shallow_figures import FIGURES, draw_figures
-from trainlab.experiments.shallow_plan import EXACT_SIGMAS, QUICK_SEEDS, REPORT_VALUES
-from trainlab.experiments.shallow_train import dead_units
+from trainlab.experiments.shallow import STUDY
+from trainlab.experiments.shallow.figures import FIGURES
+from trainlab.experiments.shallow.populations import REPORT_VALUES
+from trainlab.experiments.shallow.settings import EXACT_SIGMAS, ShallowSettings
+from trainlab.experiments.shallow.train import dead_units, run
+from trainlab.experiments.study import run_study
 from trainlab.nn.population import MemberInit, PopulationMLP
+from trainlab.report.figures import render_figures
+from trainlab.report.folder import RunData
 from trainlab.runs.schema import load_schema, validate_summary
 
+QUICK_SEEDS = ShallowSettings.quick().seeds
+# the study's own fields, and the fields every study's summary shares (experiments.study.finish)
 KEYS = {"experiment", "schema_version", "seeds", "sigmas", "picked", "schemes", "data_scaling", "breakers",
-        "regime_criteria", "observations", "tables", "figures", "provenance", "seconds"}
+        "regime_criteria", "observations", "tables", "figures", "provenance", "seconds", "network",
+        "title", "settings", "key_findings", "key_figures", "timing"}
 
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("shallow") / "quick"
-    summary = run_shallow(out, StudyOptions(quick=True, quiet=True, threads=1, device="cpu"))
+    summary = run_study(STUDY, out, StudyOptions(quick=True, quiet=True, threads=1, device="cpu"))
     return out, summary
 
 
@@ -129,27 +136,28 @@ def test_figures_written_and_rebuilt_from_the_folder(quick, tmp_path):
     shutil.copytree(out, copy)
     for f in s["figures"]:
         (copy / f["file"]).unlink()
-    figures, notes = draw_figures(copy, json.loads((copy / "summary.json").read_text()))
+    figures, notes = render_figures(FIGURES, RunData.load(copy))
     assert figures == s["figures"] and notes == []
     (copy / "curves.npz").unlink()
-    figures, notes = draw_figures(copy, s)
+    figures, notes = render_figures(FIGURES, RunData(copy, s))
     assert "loss_curves.png" not in [f["file"] for f in figures] and any("curves.npz" in n for n in notes)
 
 
 def test_registered_with_headline(quick):
     study = STUDIES["shallow"]
-    assert study.run is run_shallow and study.schema == "shallow.schema.json" and study.order == 10
+    assert study.run is run and study.schema == "shallow.schema.json" and study.order == 10
     assert "good" in study.headline(quick[1])
 
 
 def test_failed_run_leaves_no_folder(tmp_path, monkeypatch):
-    def boom(folder, summary):
+    def boom(figures, run):
         raise RuntimeError("figure failure")
 
-    monkeypatch.setattr(shallow_mod, "draw_figures", boom)
+    monkeypatch.setattr(study_mod, "render_figures", boom)
     out = tmp_path / "study"
     with pytest.raises(RuntimeError, match="figure failure"):
-        run_shallow(out, StudyOptions(quick=True, quiet=True, seeds=1, threads=1, device="cpu"))
+        run_study(STUDY, out, StudyOptions(quick=True, quiet=True, overrides={"shallow": {"seeds": 1}}, threads=1,
+                                           device="cpu"))
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 

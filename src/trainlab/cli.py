@@ -32,7 +32,7 @@ def _root() -> None:
 EXIT_INTERRUPTED_REPORTED = -130  # internal: 130, and the command has said so itself
 DEVICE_HELP = "auto (CUDA when available), cpu or cuda"
 THREADS_HELP = "torch CPU threads, >= 1 (default: torch's choice)"
-DATASETS = ("auto", "mnist", "fashion-mnist", "mnist-5k")  # the dropout study's --dataset choices
+LAB_THREADS_HELP = "torch CPU threads, >= 1 (default: each study's own: 1 for shallow, torch's choice otherwise)"
 
 
 def default_out(name: str) -> Path:
@@ -46,23 +46,6 @@ def _check_device(device: str) -> str:
     if device not in ("auto", "cpu", "cuda"):
         raise UsageError(f"--device must be auto, cpu or cuda, got {device!r}")
     return device
-
-
-def progress_bar(quiet: bool = False):
-    """A rich progress bar, or a silent stand-in when quiet / not a terminal-worthy run."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TimeRemainingColumn(), console=err_console, disable=quiet, transient=False)
-
-
-def bar_callback(bar, task):
-    """A ``progress(advance, total=None)`` callback for the library, driving one rich task."""
-    def cb(n: int, total: Optional[int] = None) -> None:
-        if total is not None:
-            bar.update(task, total=total)
-        bar.advance(task, n)
-    return cb
 
 
 def _fmt(stat: dict, pct: bool = False) -> str:
@@ -117,19 +100,21 @@ def train(
 
 def _train_into(cfg, folder: Path, members, quiet: bool, tensorboard: bool) -> dict:
     """Train, draw the figures and write the report into ``folder``; returns the summary."""
-    from trainlab.per_config import add_config_table
-    from trainlab.report.figures import render_train_figures
+    from trainlab.experiments.study import Progress
+    from trainlab.per_config import with_config_table
     from trainlab.report.html import write_report
+    from trainlab.report.train import finish_train_run
     from trainlab.runner import run_config
 
-    with progress_bar(quiet) as bar:
-        task = bar.add_task(f"train {cfg.run.name} (K={len(members)})", total=cfg.train.steps)
-        run_config(cfg, folder, console=err_console, progress=bar_callback(bar, task), tensorboard=tensorboard,
-                   members=members)
-    s = render_train_figures(folder)
-    s = add_config_table(folder)
+    def finish(out: Path, summary: dict, arrays: dict) -> dict:
+        return with_config_table(finish_train_run(out, summary, arrays))
+
+    with Progress(quiet, console=err_console) as progress:
+        advance = progress.task(f"train {cfg.run.name} (K={len(members)})", total=cfg.train.steps)
+        result = run_config(cfg, folder, console=err_console, progress=advance, tensorboard=tensorboard,
+                            finish=finish, members=members)
     write_report(folder)
-    return s
+    return result.summary
 
 
 def _short_value(v) -> str:
@@ -189,56 +174,86 @@ def _print_train_summary(cfg, s: dict, out: Path) -> None:
 
 @app.command()
 def lab(
-    study: str = typer.Argument("all", help="all, or one study: shallow, deep, dropout"),
+    study: str = typer.Argument("all", help="all, or one study: shallow, deep, dropout, optimizers, gd-vs-sgd, "
+                                            "schedules"),
+    settings: Optional[List[str]] = typer.Argument(None, help="study settings: epochs=40 seeds=8 (one study), "
+                                                              "dropout.epochs=40 (with all)"),
     out: Optional[Path] = typer.Option(None, "--out", help="output folder (default runs/lab-<timestamp>)"),
     quick: bool = typer.Option(False, "--quick", help="a small version of everything, for first looks and CI"),
-    seeds: Optional[int] = typer.Option(None, "--seeds", min=1, help="seeds per setting (default: each study's own)"),
+    seeds: Optional[int] = typer.Option(None, "--seeds", min=1, help="seeds per setting: the setting seeds=N of every study run"),
     force: bool = typer.Option(False, "--force", help="redo studies already finished in --out"),
-    dataset: str = typer.Option("auto", "--dataset", help="dropout study data: auto, mnist, fashion-mnist, mnist-5k"),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="dropout study data: auto (default), mnist, fashion-mnist, mnist-5k"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="folder with IDX files (else $TRAINLAB_DATA)"),
-    test: bool = typer.Option(False, "--test", help="also evaluate on the untouched test split"),
+    test: bool = typer.Option(False, "--test", help="dropout study: also evaluate on the untouched test split"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
-    quiet: bool = typer.Option(False, "--quiet", help="no progress bars"),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help=LAB_THREADS_HELP),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress output"),
     tensorboard: bool = typer.Option(False, "--tensorboard", help="also write each study's per-member curves as TensorBoard scalars (DIR/<study>/tensorboard)"),
 ) -> None:
     """Run the lab's studies (all, or one) and write summary.json and report.html.
 
+    Study settings are key=value: `lab dropout epochs=40 seeds=8`, `lab all dropout.epochs=40`.
     Into an existing lab folder, finished studies are skipped (``--force`` redoes them) and
     unfinished or interrupted ones are redone. Ctrl-C exits 130 and records nothing cut short.
     """
-    from trainlab.env import pick_device, set_threads
+    from trainlab.env import pick_device
     from trainlab.experiments.registry import StudyOptions
-    from trainlab.lab import get_study, run_lab
+    from trainlab.lab import check_settings, get_study, parse_overrides, run_lab
     from trainlab.runs.outdir import claim_out
 
+    items = list(settings or [])
+    if "=" in study:  # `trainlab lab seeds=4`: a setting, and the studies are all of them
+        items.insert(0, study)
+        study = "all"
     if study != "all":
         get_study(study)  # a bad name is a usage error before any work
-    if dataset not in DATASETS:
-        raise UsageError(f"--dataset {dataset!r} is not available; valid: {', '.join(DATASETS)}")
-    if data_dir is not None and not data_dir.is_dir():
-        raise UsageError(f"--data-dir {str(data_dir)!r} is not a folder")
-    pick_device(_check_device(device))
-    set_threads(threads)
-    opts = StudyOptions(quick=quick, seeds=seeds, device=device, threads=threads, quiet=quiet, test=test,
-                        dataset=dataset, data_dir=str(data_dir) if data_dir else None, tensorboard=tensorboard)
+    implied = _lab_options(seeds, dataset, data_dir, test)
+    opts = StudyOptions(quick=quick, overrides=parse_overrides(study, items, implied), device=_check_device(device),
+                        threads=threads, quiet=quiet, tensorboard=tensorboard)
+    check_settings(study, opts)
+    pick_device(device)
     out = out or default_out("lab" if study == "all" else study)
     with claim_out(out, "lab" if study == "all" else "study", force=force, console=err_console):
         outcomes = run_lab(study, out, opts, force=force, console=err_console)
+    _print_lab(study, quick, outcomes, out)
+    if any(o.status == "failed" for o in outcomes):
+        raise typer.Exit(1)
+
+
+def _lab_options(seeds: Optional[int], dataset: Optional[str], data_dir: Optional[Path], test: bool) -> tuple:
+    """The settings that lab's options stand for: (option, study or None for all, setting, value)."""
+    from trainlab.experiments.dropout.settings import DATASETS
+
+    implied: list[tuple] = []
+    if seeds is not None:
+        implied.append(("--seeds", None, "seeds", seeds))
+    if dataset is not None:
+        if dataset not in DATASETS:
+            raise UsageError(f"--dataset {dataset!r} is not available; valid: {', '.join(DATASETS)}")
+        implied.append(("--dataset", "dropout", "dataset", dataset))
+    if data_dir is not None:
+        if not data_dir.is_dir():
+            raise UsageError(f"--data-dir {str(data_dir)!r} is not a folder")
+        implied.append(("--data-dir", "dropout", "data_dir", str(data_dir)))
+    if test:
+        implied.append(("--test", "dropout", "test", True))
+    return tuple(implied)
+
+
+def _print_lab(study: str, quick: bool, outcomes: list, out: Path) -> None:
     table = Table(title=f"trainlab lab {study}" + (" (quick)" if quick else ""))
     for col in ("study", "status", "time", "headline"):
         table.add_column(col)
     for o in outcomes:
         colour = {"ok": "green", "skipped": "cyan"}.get(o.status, "red")
-        table.add_row(o.name, f"[{colour}]{o.status}[/{colour}]", f"{o.seconds:.1f} s", o.headline or (o.error or "").splitlines()[0])
+        table.add_row(o.name, f"[{colour}]{o.status}[/{colour}]", f"{o.seconds:.1f} s",
+                      o.headline or next(iter((o.error or "").splitlines()), ""))
     console.print(table)
     for o in outcomes:
         if o.status == "failed" and o.error:
             err_console.print(Text.assemble((f"{o.name} failed: ", "red"), o.error))
     if (out / "report.html").is_file():
         console.print(f"report: {out / 'report.html'}")
-    if any(o.status == "failed" for o in outcomes):
-        raise typer.Exit(1)
 
 
 @app.command()
@@ -358,10 +373,12 @@ def doctor(
     python: Optional[str] = typer.Option(None, "--python", help="FILE.py:FUNCTION returning (model, optimizer, batches[, loss_fn])"),
     steps: int = typer.Option(100, "--steps", min=1, help="steps of the short training probe"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the report as JSON here"),
+    verify: bool = typer.Option(False, "--verify", help="try each root cause's fix on a copy, re-run the checks (same seed and batches), report fixed / improved / not fixed / not applicable"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
 ) -> None:
-    """Pre-training checks: loss at init, inputs, init scale, overfit one small batch, a short probe.
+    """Pre-training checks: loss at init, inputs, init scale, overfit one small batch, a short probe,
+    a gradient check and a regularization check; findings root causes first.
 
     Exits 1 when any finding is an error, 2 on a bad config.
     """
@@ -374,7 +391,7 @@ def doctor(
         _check_json_out(json_out)
     set_threads(threads)
     rc = doctor_main(str(config) if config else None, python, build=lambda p: build_from_path(p, list(overrides or [])),
-                     steps=steps, json_out=json_out, console=console, err_console=err_console)
+                     steps=steps, json_out=json_out, console=console, err_console=err_console, verify=verify)
     raise typer.Exit(rc)
 
 

@@ -155,6 +155,7 @@ class TrainConfig(_Strict):
     val_at_init: bool = True  # evaluate the validation set at step 0 too; false: NaN there (sweeps keep final metrics)
     loss: Literal["cross_entropy", "mse_softmax", "mse_sigmoid"] = "cross_entropy"  # seed 001 uses MSE on outputs
     early_stopping: Optional[EarlyStopConfig] = None  # None: train all steps; else stop/restart members on a plateau
+    record_norms: bool = True  # per-layer grad/weight/bias norms and update ratio at each evaluation; off for huge sweeps
 
 
 class PopulationConfig(_Strict):

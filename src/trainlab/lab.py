@@ -3,7 +3,8 @@
 ``lab all`` runs every study into ``DIR/<study>/``, then writes ``DIR/summary.json`` (an index of
 the studies) and ``DIR/report.html``. A study whose folder already holds a complete summary is
 skipped unless ``force``; a study that fails is recorded with its error and the others still run.
-``lab NAME`` runs one study into ``DIR`` itself.
+``lab NAME`` runs one study into ``DIR`` itself. Each study's folder and summary are written by
+``experiments.study.run_study``; this module only orders, records and reports.
 """
 from __future__ import annotations
 
@@ -13,14 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from trainlab import interrupts
+from trainlab.config import parse_value
 from trainlab.env import provenance
 from trainlab.errors import UsageError
 from trainlab.experiments import load_all
 from trainlab.experiments.registry import STUDIES, Study, StudyOptions, ordered
+from trainlab.experiments.study import settings_for, run_study
 from trainlab.report.html import write_report
 from trainlab.runs.io import make_dir, mark_made, read_json, write_json_atomic
 from trainlab.runs.schema import validate_summary
+
+INDEX_SCHEMA_VERSION = 1
 
 
 @dataclass
@@ -49,6 +53,53 @@ def get_study(name: str) -> Study:
     return STUDIES[name]
 
 
+def selected(which: str) -> list[Study]:
+    """The studies ``which`` names: all of them in order, or one."""
+    load_all()
+    return ordered() if which == "all" else [get_study(which)]
+
+
+def parse_overrides(which: str, items: list[str], implied: tuple[tuple[str, Optional[str], str, Any], ...] = ()
+                    ) -> dict[str, dict[str, Any]]:
+    """``key=value`` settings from the command line, per study: ``{study: {setting: value}}``.
+
+    With one study keys are bare (``epochs=40``) or carry that study's name (``dropout.epochs=40``);
+    with ``all`` every key names its study. ``implied`` lists settings that options stand for, as
+    ``(option, study or None for every study run, setting, value)``: ``--seeds N`` is ``seeds=N``.
+    A setting given twice, or one for a study that is not run, is a usage error.
+    """
+    names = [s.name for s in selected(which)]
+    out: dict[str, dict[str, Any]] = {n: {} for n in names}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"setting {item!r} is not key=value (e.g. seeds=8, or dropout.epochs=40 with `lab all`)")
+        study, dot, name = key.rpartition(".")
+        if not dot and which == "all":
+            raise UsageError(f"setting {key!r} needs its study with `lab all`, e.g. {names[-1]}.{key}={text}; "
+                             f"studies: {', '.join(names)}")
+        study = study if dot else which
+        if study not in out:
+            raise UsageError(f"setting {key!r}: study {study!r} is not run by `lab {which}`; studies run: "
+                             f"{', '.join(names)}")
+        out[study][name] = parse_value(text)
+    for option, only, name, value in implied:
+        for study in [only] if only else names:
+            if study not in out:
+                raise UsageError(f"{option} is a setting of the {only} study, which `lab {which}` does not run")
+            if name in out[study]:
+                raise UsageError(f"{option} and {study}'s setting {name}= both given; give it once")
+            out[study][name] = value
+    return out
+
+
+def check_settings(which: str, opts: StudyOptions) -> None:
+    """Resolve every selected study's settings now: a bad override exits 2 before any work."""
+    for study in selected(which):
+        settings_for(study, opts)
+
+
 def finished(folder: Path, name: str) -> bool:
     """A study folder is finished when its summary exists, names the study and is not interrupted."""
     p = folder / "summary.json"
@@ -61,31 +112,24 @@ def finished(folder: Path, name: str) -> bool:
     return isinstance(s, dict) and s.get("experiment") == name and s.get("status", "ok") != "interrupted"
 
 
-def run_study(study: Study, folder: Path, opts: StudyOptions, force: bool = False, console=None) -> StudyOutcome:
-    """Run one study into ``folder`` (skipping a finished one); failures become an outcome, not a crash."""
+def run_and_report(study: Study, folder: Path, opts: StudyOptions, force: bool = False) -> StudyOutcome:
+    """Run one study into ``folder`` (skipping a finished one) and write its report; a failure
+    becomes an outcome, not a crash."""
     if not force and finished(folder, study.name):
         s = read_json(folder / "summary.json")
         return StudyOutcome(study.name, study.title, "skipped", float(s.get("seconds", 0.0) or 0.0),
                             _headline(study, s))
     t0 = time.perf_counter()
-    seen = interrupts.count()
     try:
-        summary = study.run(folder, opts)
-        if interrupts.count() != seen:  # a fit inside returned early: nothing cut short is recorded as ok
-            raise KeyboardInterrupt
-        validate_summary(summary, study.schema)
-        secs = time.perf_counter() - t0
-        missing = {"seconds": secs, "title": study.title}  # for the report and for skips, when the study left them out
-        missing = {k: v for k, v in missing.items() if summary.get(k) is None}
-        if missing:
-            summary = read_json(folder / "summary.json") | missing
-            write_json_atomic(folder / "summary.json", summary)
+        summary = run_study(study, folder, opts)
+        if study.schema:
+            validate_summary(summary, study.schema)
         write_report(folder)
         if opts.tensorboard:
             from trainlab.tensorboard import export_study_curves
 
             export_study_curves(folder)
-        return StudyOutcome(study.name, study.title, "ok", secs, _headline(study, summary))
+        return StudyOutcome(study.name, study.title, "ok", summary["seconds"], _headline(study, summary))
     except KeyboardInterrupt:
         raise
     except UsageError as e:
@@ -106,18 +150,17 @@ def run_lab(which: str, out: Path, opts: StudyOptions, force: bool = False, cons
     """``which`` = "all" or a study name. Returns the outcomes in order."""
     out = Path(out)
     if which != "all":
-        study = get_study(which)
-        return [run_study(study, out, opts, force, console)]
-    load_all()
+        return [run_and_report(get_study(which), out, opts, force)]
+    studies = selected("all")
     make_dir(out, "lab")
-    outcomes = []
+    outcomes: list[StudyOutcome] = []
     t0 = time.perf_counter()
-    for study in ordered():
+    for study in studies:
         if console is not None and not opts.quiet:
             console.print(f"[bold]{study.title}[/bold]")
         t_study = time.perf_counter()
         try:
-            outcomes.append(run_study(study, out / study.name, opts, force, console))
+            outcomes.append(run_and_report(study, out / study.name, opts, force))
         except KeyboardInterrupt:
             outcomes.append(StudyOutcome(study.name, study.title, "interrupted", time.perf_counter() - t_study,
                                          error="interrupted (Ctrl-C); the next run into this folder redoes it"))
@@ -131,12 +174,11 @@ def run_lab(which: str, out: Path, opts: StudyOptions, force: bool = False, cons
 def write_index(out: Path, outcomes: list[StudyOutcome], opts: StudyOptions, seconds: float) -> None:
     mark_made(out, "lab", "summary.json", *(o.name for o in outcomes))
     write_json_atomic(out / "summary.json", {
-        "schema_version": 1,
+        "schema_version": INDEX_SCHEMA_VERSION,
         "experiment": "lab",
         "title": "trainlab lab report" + (" (quick)" if opts.quick else ""),
         "quick": opts.quick,
         "studies": [o.to_json() for o in outcomes],
         "seconds": seconds,
-        "provenance": provenance(opts.device) | {"options": {"quick": opts.quick, "seeds": opts.seeds,
-                                                            "dataset": opts.dataset, "test": opts.test}},
+        "provenance": provenance(opts.device) | {"options": {"quick": opts.quick, "settings": opts.overrides}},
     })

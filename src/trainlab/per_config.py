@@ -202,18 +202,14 @@ def report_table(rows: list[dict], metric: str, title: Optional[str] = None, lim
     return {"title": title or default, "columns": columns, "rows": body}
 
 
-def add_config_table(folder: Path) -> dict:
-    """Add the per-configuration table to a train run's ``summary.json`` tables (for the report);
-    a run with a single configuration gets none. Returns the summary."""
-    from trainlab.runs.io import read_json, write_json_atomic
-
-    path = Path(folder) / "summary.json"
-    s = read_json(path)
-    rows = s.get("configs") or []
-    if len(rows) > 1:
-        s["tables"] = [report_table(rows, s.get("rank_metric", "val_loss"))] + list(s.get("tables") or [])
-        write_json_atomic(path, s)
-    return s
+def with_config_table(summary: dict) -> dict:
+    """The summary with the per-configuration table first among its tables (for the report); a run
+    with a single configuration gets none. Pure: the caller writes the summary, once."""
+    rows = summary.get("configs") or []
+    if len(rows) <= 1:
+        return summary
+    return summary | {"tables": [report_table(rows, summary.get("rank_metric", "val_loss"))]
+                      + list(summary.get("tables") or [])}
 
 
 def array_of(rows: list[dict], metric: str, part: str = "median") -> np.ndarray:

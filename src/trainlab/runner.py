@@ -73,7 +73,7 @@ def train_spec(cfg: Config, table: MemberTable, device) -> TrainSpec:
     return TrainSpec(steps=cfg.train.steps, batch_size=cfg.train.batch_size, eval_every=cfg.train.eval_every,
                      val_at_init=cfg.train.val_at_init,
                      loss=cfg.train.loss, l1=table.l1.to(device), l2=table.l2.to(device),
-                     max_norm=cfg.regularize.max_norm)
+                     max_norm=cfg.regularize.max_norm, record_norms=cfg.train.record_norms)
 
 
 def chunk_size(cfg: Config, n_rows: int, input_dim: int, n_classes: int) -> int:
@@ -140,15 +140,17 @@ def run_population(cfg: Config, dataset, members: MemberTable | Sequence[Member]
 
 
 def _merge_histories(fits: list[FitResult]) -> dict[str, np.ndarray]:
-    """Concatenate chunk histories along the member axis (chunks that stopped early are padded with NaN)."""
+    """Concatenate chunk histories along the member axis (chunks that stopped early are padded with NaN).
+
+    Metrics are (evaluations, members); the per-layer norms (evaluations, members, layers)."""
     all_steps = sorted({s for f in fits for s in f.history.steps})
     out: dict[str, np.ndarray] = {"steps": np.asarray(all_steps, dtype=np.int64)}
-    names = list(fits[0].history.metrics)
+    names = [*fits[0].history.metrics, *fits[0].history.layers]
     for name in names:
         cols = []
         for f in fits:
             a = f.history.array(name)
-            full = np.full((len(all_steps), a.shape[1]), np.nan)
+            full = np.full((len(all_steps), *a.shape[1:]), np.nan)
             pos = [all_steps.index(s) for s in f.history.steps]
             full[pos] = a
             cols.append(full)
@@ -158,11 +160,14 @@ def _merge_histories(fits: list[FitResult]) -> dict[str, np.ndarray]:
 
 def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
                progress: Optional[Callable[..., None]] = None, tensorboard: bool = False,
-               members: Optional[MemberTable] = None) -> RunResult:
+               members: Optional[MemberTable] = None,
+               finish: Optional[Callable[[Path, dict, dict], dict]] = None) -> RunResult:
     """Run a config end to end and, when ``out`` is given, write its run folder.
 
     ``train.early_stopping`` adds per-member early stopping; ``tensorboard`` writes event files
     into ``out/tensorboard``. ``members``: the config's table when the caller resolved it already.
+    ``finish(out, summary, arrays)`` completes the summary before the folder is written (the CLI
+    draws the figures there and adds their words): written once.
     """
     set_threads(cfg.run.threads)
     device = pick_device(cfg.run.device)
@@ -199,7 +204,7 @@ def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
         for k, info in f.frozen.items():
             frozen[members[offset + k].id] = info
         offset += f.model.K
-    last = {k: v[-1] for k, v in arrays.items() if k != "steps"}
+    last = {k: v[-1] for k, v in arrays.items() if k != "steps" and v.ndim == 2}  # not the per-layer norms
     member_rows = []
     for j, m in enumerate(members):
         member_rows.append({"id": m.id, "seed": m.seed, "values": m.values, "frozen": frozen.get(m.id),
@@ -224,6 +229,8 @@ def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
         "seconds": time.perf_counter() - t0,
         "provenance": provenance(device),
     }
+    if out is not None and finish is not None:
+        summary = finish(Path(out), summary, arrays)
     if out is not None:
         write_configs_csv(Path(out), summary["configs"])
         write_run(Path(out), to_yaml(cfg), arrays, member_rows, summary,

@@ -98,6 +98,34 @@ def paired_difference(a: Iterable[float], b: Iterable[float], n_boot: int = N_BO
     return out
 
 
+VERDICTS = ("confirmed", "refuted", "inconclusive")  # of a claim tested on paired seeds
+
+
+def verdict_of(diff: dict[str, Any], claimed: str) -> str:
+    """The verdict on a claim from its paired difference ``{median, lo, hi, n}`` (a - b per seed).
+
+    ``claimed`` is the direction the claim predicts: ``"positive"`` (a > b) or ``"negative"``
+    (a < b). Confirmed when the 95% interval excludes 0 in that direction, refuted when it excludes
+    0 in the other, inconclusive otherwise (including too few seeds for an interval).
+    """
+    if claimed not in ("positive", "negative"):
+        raise ValueError(f"claimed must be 'positive' or 'negative', got {claimed!r}")
+    lo, hi, n = diff.get("lo"), diff.get("hi"), diff.get("n", 0)
+    if lo is None or hi is None or n < 2:
+        return "inconclusive"
+    if lo > 0:
+        return "confirmed" if claimed == "positive" else "refuted"
+    if hi < 0:
+        return "confirmed" if claimed == "negative" else "refuted"
+    return "inconclusive"
+
+
+def claim_on_seeds(a: Iterable[float], b: Iterable[float], claimed: str, n_boot: int = N_BOOT) -> dict[str, Any]:
+    """A claim about paired seeds: ``{"difference": paired_difference(a, b), "claimed", "verdict"}``."""
+    diff = paired_difference(a, b, n_boot=n_boot)
+    return {"difference": diff, "claimed": claimed, "verdict": verdict_of(diff, claimed)}
+
+
 def finite_or_none(x: Any) -> Any:
     """A float that JSON can hold: non-finite values become None."""
     if x is None:

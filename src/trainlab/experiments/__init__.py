@@ -1,17 +1,16 @@
-"""The lab's studies. Each study module registers itself in ``registry.STUDIES`` when imported;
-adding a study is one module plus its name in ``STUDY_MODULES``."""
+"""The lab's studies: one package per study, each ``settings.py``, ``train.py``, ``summary.py``,
+``text.py`` and ``figures.py`` plus what is its own. A package's ``__init__.py`` registers the study
+(``registry.register``); adding a study is one package plus its name in ``STUDY_PACKAGES``.
+docs/architecture.md says how.
+"""
 from __future__ import annotations
 
 import importlib
 
-STUDY_MODULES = ("shallow", "deep", "dropout")
+STUDY_PACKAGES = ("shallow", "deep", "dropout", "optimizers", "gd_vs_sgd", "schedules")
 
 
 def load_all() -> None:
-    """Import every study module so that it registers itself."""
-    for name in STUDY_MODULES:
-        try:
-            importlib.import_module(f"trainlab.experiments.{name}")
-        except ModuleNotFoundError as e:
-            if e.name != f"trainlab.experiments.{name}":
-                raise
+    """Import every study package so that it registers itself."""
+    for name in STUDY_PACKAGES:
+        importlib.import_module(f"trainlab.experiments.{name}")

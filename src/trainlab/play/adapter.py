@@ -19,7 +19,7 @@ from trainlab.diagnose.measurements import N_RATIOS  # noqa: F401
 from trainlab.diagnose.watch import N_FIRST_LOSSES, N_RECENT_LOSSES, default_schedule  # noqa: F401
 from trainlab.env import pick_device, set_threads  # noqa: F401
 from trainlab.errors import UsageError  # noqa: F401
-from trainlab.experiments.shallow_regimes import classify, features
+from trainlab.experiments.shallow.regimes import classify, features
 from trainlab.loop import Reason, Stop  # noqa: F401
 from trainlab.members import MemberTable, expand_members, member_config, resolve_members  # noqa: F401
 from trainlab.nn.activations import ACTIVATIONS, HAND_WRITTEN

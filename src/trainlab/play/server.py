@@ -135,36 +135,42 @@ def build_app(play: PlayApp):
             await websocket.close(code=1008)  # before accept: the handshake is refused with HTTP 403
             return
         await websocket.accept()
-        if len(play.sessions) >= play.limits.sessions:
-            await websocket.send_json(error(f"too many tabs: at most {play.limits.sessions} train at once; close "
-                                            f"another playground tab and reload this one") | {"fatal": True})
-            await websocket.close(code=1013)
-            return
-        session = Session(play.device, play.limits)
-        play.sessions.add(session)
-        await websocket.send_json(hello())
-        sender = asyncio.create_task(_sender(websocket, session))
-        try:
-            while True:
-                text = await websocket.receive_text()
-                try:
-                    msg = json.loads(text)
-                except ValueError:
-                    replies = [error("a message must be JSON")]
-                else:
-                    replies = await asyncio.to_thread(session.handle, msg)
-                for r in replies:
-                    await websocket.send_json(r)
-        except (WebSocketDisconnect, RuntimeError):
-            pass
-        finally:
-            sender.cancel()
-            session.close()
-            play.sessions.discard(session)
+        await _serve_tab(websocket, play)
 
     routes = [Route("/", index), Route("/static/{name}", static), Route("/favicon.ico", favicon),
               WebSocketRoute("/ws", ws_endpoint)]
     return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=play.hosts())])
+
+
+async def _serve_tab(websocket: WebSocket, play: PlayApp) -> None:
+    """One accepted tab: a session of its own (at most ``limits.sessions``), its messages handled off
+    the event loop, its frames sent as they come; closing the tab closes the session (and its training)."""
+    if len(play.sessions) >= play.limits.sessions:
+        await websocket.send_json(error(f"too many tabs: at most {play.limits.sessions} train at once; close "
+                                        f"another playground tab and reload this one") | {"fatal": True})
+        await websocket.close(code=1013)
+        return
+    session = Session(play.device, play.limits)
+    play.sessions.add(session)
+    await websocket.send_json(hello())
+    sender = asyncio.create_task(_sender(websocket, session))
+    try:
+        while True:
+            text = await websocket.receive_text()
+            try:
+                msg = json.loads(text)
+            except ValueError:
+                replies = [error("a message must be JSON")]
+            else:
+                replies = await asyncio.to_thread(session.handle, msg)
+            for r in replies:
+                await websocket.send_json(r)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        sender.cancel()
+        session.close()
+        play.sessions.discard(session)
 
 
 async def _sender(websocket, session: Session) -> None:

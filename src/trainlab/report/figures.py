@@ -1,13 +1,19 @@
-"""Figures for `trainlab train` run folders, built from what the store holds.
+"""The one figure protocol: a figure declares what it requires, draws, captions, and is saved here.
 
-Each figure function declares the metrics it ``requires``; ``render_train_figures`` skips a figure
-with a note when its data is missing, instead of failing.
+A study's ``figures.py`` (and ``report/train.py``) only declares ``Figure`` rows. A figure is
+drawn from a run folder (``RunData``: the summary and the stored files), never from live
+objects, so the same declaration draws it while the study finishes or from the folder later.
+``render_figures`` saves every figure with one DPI and returns ``[{file, caption}]`` plus a note
+for each figure whose files are missing.
+
+The helpers below are shared by every figure, one per meaning: ``band_iqr``, ``band_10_90`` and
+``band_min_max`` draw a median line with the band their name says; ``errorbars_ci`` draws
+medians with their 95% bootstrap intervals from ``{median, lo, hi}`` statistics.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Optional, Sequence, Union
 
 import matplotlib
 
@@ -15,101 +21,110 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from trainlab.runs.io import write_json_atomic  # noqa: E402
-from trainlab.runs.store import RunFolder  # noqa: E402
-from trainlab.stats import summarize  # noqa: E402
+from trainlab.report.folder import RunData  # noqa: E402
+
+DPI = 100  # every figure of every run
 
 
 @dataclass(frozen=True)
 class Figure:
+    """One figure: ``draw(run[, key])`` returns a matplotlib figure; the protocol saves it.
+
+    ``file`` is the name in the folder; inside ``PerKey`` it is a pattern such as
+    ``"curves_{key}.png"``. ``requires`` lists files the folder must hold (missing: skipped with
+    a note). ``when(run[, key])`` is False where the figure does not apply (skipped silently).
+    """
+
     file: str
-    caption: str
-    requires: tuple[str, ...]
-    draw: Callable[[dict[str, np.ndarray], Path], None]
+    draw: Callable[..., Any]
+    caption: Union[str, Callable[..., str]]
+    requires: tuple[str, ...] = ()
+    when: Optional[Callable[..., bool]] = None
 
 
-def _band(ax, steps, arr, label, color=None):
-    med = np.nanmedian(arr, axis=1)
-    lo, hi = np.nanpercentile(arr, 10, axis=1), np.nanpercentile(arr, 90, axis=1)
-    line, = ax.plot(steps, med, label=label, color=color)
-    ax.fill_between(steps, lo, hi, alpha=0.2, color=line.get_color())
+@dataclass(frozen=True)
+class PerKey:
+    """The same figures once per key (a set-up, an init), in key order: all figures of key 1 first."""
+
+    keys: Callable[[RunData], Sequence[str]]
+    figures: tuple[Figure, ...]
 
 
-def _loss_curves(m, path):
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    _band(ax, m["steps"], m["train_loss"], "train")
-    if "val_loss" in m:
-        _band(ax, m["steps"], m["val_loss"], "validation")
-    ax.set_yscale("log")
-    ax.set(xlabel="step", ylabel="cross-entropy loss (log scale)", title="Loss: median over members, 10-90% band")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+def render_figures(declared: Sequence[Union[Figure, PerKey]], run: RunData) -> tuple[list[dict], list[str]]:
+    """Draw and save every declared figure the folder supports: ([{file, caption}], notes)."""
+    out: list[dict] = []
+    notes: list[str] = []
+    for item in declared:
+        if isinstance(item, PerKey):
+            for key in item.keys(run):
+                for fig in item.figures:
+                    _render(fig, run, (key,), out, notes)
+        else:
+            _render(item, run, (), out, notes)
+    return out, notes
 
 
-def _acc_curves(m, path):
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    _band(ax, m["steps"], 100 * m["train_acc"], "train")
-    if "val_acc" in m:
-        _band(ax, m["steps"], 100 * m["val_acc"], "validation")
-    ax.set(xlabel="step", ylabel="accuracy (%)", title="Accuracy: median over members, 10-90% band")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+def _render(fig: Figure, run: RunData, args: tuple, out: list[dict], notes: list[str]) -> None:
+    file = fig.file.format(key=args[0]) if args else fig.file
+    missing = [r for r in fig.requires if not run.has(r)]
+    if missing:
+        notes.append(f"figure {file} skipped: the folder holds no {', '.join(missing)}")
+        return
+    if fig.when is not None and not fig.when(run, *args):
+        return
+    drawn = fig.draw(run, *args)
+    try:
+        drawn.savefig(run.path(file), dpi=DPI)
+    finally:
+        plt.close(drawn)
+    out.append({"file": file, "caption": fig.caption(run, *args) if callable(fig.caption) else fig.caption})
 
 
-TRAIN_FIGURES = [
-    Figure("loss_curves.png", "Training and validation loss per evaluation step (median over members, 10-90% band).",
-           ("steps", "train_loss"), _loss_curves),
-    Figure("accuracy_curves.png", "Training and validation accuracy (median over members, 10-90% band).",
-           ("steps", "train_acc"), _acc_curves),
-]
+# --- helpers, one per meaning -------------------------------------------------------------------
+
+def draw_band(ax, x, median, lo, hi, *, color=None, style: str = "-", label=None, alpha: float = 0.15,
+              lw: float = 1.5):
+    """A median line and a band between ``lo`` and ``hi`` (edges the caller stored or computed)."""
+    line, = ax.plot(x, median, style, color=color, label=label, lw=lw)
+    ax.fill_between(x, lo, hi, color=line.get_color(), alpha=alpha, lw=0)
+    return line
 
 
-def train_observations(summary: dict, metrics: dict[str, np.ndarray]) -> list[str]:
-    """Sentences computed from the stored numbers."""
-    obs = []
-    init, ln_c = summary["loss_at_init"], summary.get("ln_n_classes")
-    if init.get("median") is not None and ln_c:
-        rel = abs(init["median"] - ln_c) / ln_c
-        verdict = "as expected for an untrained classifier" if rel < 0.2 else "far from it: check the init scale and inputs"
-        obs.append(f"Loss at init {init['median']:.3f} [{init['lo']:.3f}, {init['hi']:.3f}] against ln C = {ln_c:.3f}: {verdict}.")
-    if "val_acc" in metrics and metrics["val_acc"].size:
-        va = summarize(metrics["val_acc"][-1])
-        if va["median"] is not None:
-            obs.append(f"Final validation accuracy {100 * va['median']:.1f}% [{100 * va['lo']:.1f}, {100 * va['hi']:.1f}] "
-                       f"over {va['n']} members.")
-        if "train_acc" in metrics:
-            gap = metrics["train_acc"][-1] - metrics["val_acc"][-1]
-            g = summarize(gap)
-            if g["median"] is not None:
-                obs.append(f"Train minus validation accuracy at the end: {100 * g['median']:.1f} points "
-                           f"[{100 * g['lo']:.1f}, {100 * g['hi']:.1f}].")
-    n_frozen = len(summary.get("frozen", []))
-    if n_frozen:
-        obs.append(f"{n_frozen} member(s) went non-finite and were frozen: {summary['frozen'][0]['message']} (first).")
-    return obs
+def band_iqr(ax, x, arr: np.ndarray, **kw):
+    """Median over columns and the 25-75% (interquartile) band; NaN ignored."""
+    return draw_band(ax, x, np.nanmedian(arr, axis=1), np.nanquantile(arr, 0.25, axis=1),
+                     np.nanquantile(arr, 0.75, axis=1), **kw)
 
 
-def render_train_figures(folder: Path) -> dict:
-    """Draw the train figures into ``folder`` and add figures/observations/tables to its summary."""
-    rf = RunFolder.load(folder)
-    figures, notes = [], []
-    for f in TRAIN_FIGURES:
-        missing = [r for r in f.requires if r not in rf.metrics]
-        if missing:
-            notes.append(f"{f.file} skipped: the run stored no {', '.join(missing)}")
-            continue
-        f.draw(rf.metrics, Path(folder) / f.file)
-        figures.append({"file": f.file, "caption": f.caption})
-    s = rf.summary
-    table = {"title": "Final metrics over members: median [95% CI]", "columns": ["metric", "value"],
-             "rows": [[k, v] for k, v in s["final"].items()] + [["loss at init", s["loss_at_init"]]]}
-    s = s | {"figures": figures, "observations": train_observations(s, rf.metrics) + notes, "tables": [table],
-             "title": f"trainlab train: {s.get('name', Path(folder).name)}"}
-    write_json_atomic(Path(folder) / "summary.json", s)
-    return s
+def band_10_90(ax, x, arr: np.ndarray, **kw):
+    """Median over columns and the 10-90% percentile band; NaN ignored."""
+    return draw_band(ax, x, np.nanmedian(arr, axis=1), np.nanpercentile(arr, 10, axis=1),
+                     np.nanpercentile(arr, 90, axis=1), **kw)
 
 
+def band_min_max(ax, x, arr: np.ndarray, **kw):
+    """Median over columns and the min-max band (no band for a single column); NaN ignored."""
+    if arr.shape[1] > 1:
+        return draw_band(ax, x, np.nanmedian(arr, axis=1), np.nanmin(arr, axis=1), np.nanmax(arr, axis=1), **kw)
+    line, = ax.plot(x, np.nanmedian(arr, axis=1), kw.get("style", "-"), color=kw.get("color"), label=kw.get("label"),
+                    lw=kw.get("lw", 1.5))
+    return line
+
+
+def errorbars_ci(ax, x, stats: Sequence[Optional[dict]], **kw) -> None:
+    """Medians with their 95% intervals as error bars, from ``{median, lo, hi}``; missing medians skipped."""
+    pts = [(xi, s["median"], s["lo"], s["hi"]) for xi, s in zip(x, stats) if s and s.get("median") is not None]
+    if not pts:
+        return
+    xs, med, lo, hi = (np.asarray(v, dtype=float) for v in zip(*pts))
+    ax.errorbar(xs, med, yerr=[med - lo, hi - med], capsize=3, **kw)
+
+
+def fixed_margins(fig, legend_rows: int = 0, left: float = 0.7, wspace: float = 0.25, hspace: float = 0.45) -> None:
+    """Margins in inches (``left``; a bottom legend of ``legend_rows`` rows) instead of ``tight_layout``,
+    whose search over the tick labels of log axes costs about a second a figure."""
+    h, w = fig.get_figheight(), fig.get_figwidth()
+    titled = any(t.get_text() for t in fig.texts) or getattr(fig, "_suptitle", None) is not None  # suptitle (3.7+)
+    top = 0.5 if titled else 0.3
+    fig.subplots_adjust(left=left / w, right=1 - 0.15 / w, top=1 - top / h, bottom=(0.55 + 0.22 * legend_rows) / h,
+                        wspace=wspace, hspace=hspace)

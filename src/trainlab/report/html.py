@@ -2,8 +2,10 @@
 
 One self-contained file: figures are embedded as base64 PNG, CSS is inline, there are no scripts
 and no network requests. Every string that came from a user or a file is HTML-escaped. A study
-folder's ``summary.json`` supplies ``observations``, ``tables``, ``figures`` and ``provenance``; a
-``lab all`` folder's index ``summary.json`` lists the studies, failed ones with their error.
+folder's ``summary.json`` supplies ``key_findings`` and ``key_figures`` (shown first), then
+``observations``, ``tables``, ``figures`` and ``provenance``; a ``lab all`` folder's index
+``summary.json`` lists the studies, failed ones with their error. Writing a report writes
+``report.html`` and nothing else: every other file of the folder stays as it was.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ table{border-collapse:collapse;margin:1em 0;font-size:.9em}td,th{border:1px soli
 th{background:#f0f0f0}figure{margin:1.2em 0}figure img{max-width:100%;border:1px solid #ddd}
 figcaption{font-size:.9em;color:#444}.failed{background:#fee;border:1px solid #c00;padding:.6em}
 .ok{color:#070}.bad{color:#c00}pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.8em}
-ul.obs li{margin:.3em 0}.note{background:#ffd;border:1px solid #cc8;padding:.4em .6em}
+ul.obs li,ul.key li{margin:.3em 0}ul.key{font-weight:500}.note{background:#ffd;border:1px solid #cc8;padding:.4em .6em}
 """
 
 
@@ -115,12 +117,18 @@ def study_section(folder: Path, title: str | None = None, anchor: str | None = N
     parts = [f'<section id="{esc(anchor or name)}" class="study"><h2>{esc(title or s.get("title", name))}</h2>']
     for note in _list_of(s, "data_notes", str):
         parts.append(f'<p class="note">{esc(note)}</p>')
+    key = _list_of(s, "key_findings", str)
+    if key:
+        parts.append("<h3>Key findings</h3><ul class=\"key\">" + "".join(f"<li>{esc(k)}</li>" for k in key) + "</ul>")
+    figures = _list_of(s, "figures", dict)
+    first = set(_list_of(s, "key_figures", str))
+    figures = [f for f in figures if f.get("file") in first] + [f for f in figures if f.get("file") not in first]
     obs = _list_of(s, "observations", str)
     if obs:
         parts.append("<h3>Observations</h3><ul class=\"obs\">" + "".join(f"<li>{esc(o)}</li>" for o in obs) + "</ul>")
     for t in _list_of(s, "tables", dict):
         parts.append(table_html(t))
-    for f in _list_of(s, "figures", dict):
+    for f in figures:
         p = inside(folder, f.get("file"))
         if p is None:
             parts.append(f'<p class="note">figure {esc(f.get("file"))} skipped: its path is not inside the run folder</p>')

@@ -157,19 +157,7 @@ def run_optuna(spec, folder, backend, prog, runner, console=None):
     pruner = make_pruner(spec.pruner)
     if pruner is not None and not backend.supports_callbacks:
         raise UsageError("--pruner needs --backend local (trials report to the study while they train)")
-    url = storage_url(spec, folder.path)
-    if spec.storage is None:
-        lib.mark_made(folder.path, "sweep", DB, f"{DB}-journal")
-    name = spec.study_name or f"trainlab-{lib.safe_name(spec.base.get('run', {}).get('name', 'sweep'))}"
-    direction = "minimize" if METRICS[spec.metric] == "min" else "maximize"
-    try:
-        study = optuna.create_study(storage=url, study_name=name, sampler=make_sampler(spec.search, seed),
-                                    pruner=pruner, direction=direction, load_if_exists=True)
-        n_before = len(study.get_trials(deepcopy=False))
-        if n_before:  # resumed: a sampler seeded as before would draw the points it drew then again
-            study.sampler = make_sampler(spec.search, seed + n_before)
-    except (ImportError, ValueError) as e:
-        raise UsageError(f"cannot open the Optuna storage {shown_url(url)}: {e}") from None
+    study, url, name, direction = _open_study(optuna, spec, folder, pruner, seed)
     tag = str(Path(folder.path).resolve())
     check_values(spec.base, [{a.key: v} for a in spec.grid for v in a.values])
     batches = folder.batches()
@@ -217,6 +205,24 @@ def run_optuna(spec, folder, backend, prog, runner, console=None):
                         "pruner": spec.pruner, "batch": spec.batch, "direction": direction, "trials": counts,
                         "told_on_resume": recovered, "asked_again": asked_again}}
     return stages, [table], all_rows, extra
+
+
+def _open_study(optuna, spec, folder, pruner, seed: int):
+    """The Optuna study in its RDB storage (created or resumed): (study, url, name, direction)."""
+    url = storage_url(spec, folder.path)
+    if spec.storage is None:
+        lib.mark_made(folder.path, "sweep", DB, f"{DB}-journal")
+    name = spec.study_name or f"trainlab-{lib.safe_name(spec.base.get('run', {}).get('name', 'sweep'))}"
+    direction = "minimize" if METRICS[spec.metric] == "min" else "maximize"
+    try:
+        study = optuna.create_study(storage=url, study_name=name, sampler=make_sampler(spec.search, seed),
+                                    pruner=pruner, direction=direction, load_if_exists=True)
+        n_before = len(study.get_trials(deepcopy=False))
+        if n_before:  # resumed: a sampler seeded as before would draw the points it drew then again
+            study.sampler = make_sampler(spec.search, seed + n_before)
+    except (ImportError, ValueError) as e:
+        raise UsageError(f"cannot open the Optuna storage {shown_url(url)}: {e}") from None
+    return study, url, name, direction
 
 
 def runner_batch(runner, stage: Stage, callbacks_for, eval_final_only: bool) -> list[dict]:

@@ -120,6 +120,14 @@ def check_spec(spec: SweepSpec) -> None:
     for name, dup in (("--grid", keys), ("--random", [d.key for d in spec.random])):
         if len(set(dup)) != len(dup):
             raise UsageError(f"{name} names a key twice: {', '.join(dup)}")
+    _check_modes(spec)
+    if spec.coarse_to_fine:
+        _check_coarse_to_fine(spec, keys)
+    _check_space(spec)
+
+
+def _check_modes(spec: SweepSpec) -> None:
+    """Which search options go together (stages, search, random, grid)."""
     if spec.stages and (spec.grid or spec.random or spec.coarse_to_fine or spec.search):
         raise UsageError("--stages is a search of its own: give it without --grid, --random, --coarse-to-fine "
                          "and --search")
@@ -150,16 +158,23 @@ def check_spec(spec: SweepSpec) -> None:
         raise UsageError("--pruner needs --search")
     if (spec.storage or spec.study_name) and not spec.search:
         raise UsageError("--storage and --study-name need --search")
-    if spec.coarse_to_fine:
-        if spec.coarse_to_fine not in keys:
-            raise UsageError(f"--coarse-to-fine {spec.coarse_to_fine}: give its coarse range with --grid "
-                             f"{spec.coarse_to_fine}=logspace(a,b,n)")
-        vals = next(a.values for a in spec.grid if a.key == spec.coarse_to_fine)
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in vals):
-            raise UsageError(f"--coarse-to-fine {spec.coarse_to_fine}: its values must be positive numbers (the fine "
-                             f"points are log-spaced), got {list(vals)}")
-        if len(vals) < 2:
-            raise UsageError(f"--coarse-to-fine {spec.coarse_to_fine}: give at least 2 coarse values")
+
+
+def _check_coarse_to_fine(spec: SweepSpec, keys: list[str]) -> None:
+    """The refined key has a --grid range of at least 2 positive numbers (fine points are log-spaced)."""
+    if spec.coarse_to_fine not in keys:
+        raise UsageError(f"--coarse-to-fine {spec.coarse_to_fine}: give its coarse range with --grid "
+                         f"{spec.coarse_to_fine}=logspace(a,b,n)")
+    vals = next(a.values for a in spec.grid if a.key == spec.coarse_to_fine)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in vals):
+        raise UsageError(f"--coarse-to-fine {spec.coarse_to_fine}: its values must be positive numbers (the fine "
+                         f"points are log-spaced), got {list(vals)}")
+    if len(vals) < 2:
+        raise UsageError(f"--coarse-to-fine {spec.coarse_to_fine}: give at least 2 coarse values")
+
+
+def _check_space(spec: SweepSpec) -> None:
+    """Something to sweep, and every listed value and random range end valid, before any folder is made."""
     if not (spec.grid or spec.random or spec.stages or spec.zip):
         raise UsageError("nothing to sweep: give --grid key=v1,v2, --random key=loguniform(a,b) --trials N, --stages, "
                          "or a population.grid in the config")
