@@ -9,7 +9,7 @@ from the forward to the backward pass, and the weight gradients are summed per l
 once per member. The widths are compile-time constants, so the compiler unrolls every layer.
 
 How: for each structure (widths, activation, loss, input affine or not) this module writes a C
-source, compiles it once with the system C compiler (``cc -O3 -march=native``) into a cache folder
+source, compiles it once with the system C compiler (``cc -O2 -march=native``, see ``compile_flags``) into a cache folder
 (``$TRAINLAB_KERNEL_CACHE``, else ``~/.cache/trainlab/kernels``; compile time is a second or so,
 counted in the benchmarks) and calls it through ctypes, which releases the GIL: the members are
 split over ``torch.get_num_threads()`` Python threads.
@@ -40,29 +40,32 @@ from typing import Optional
 
 import torch
 
+from trainlab.cpu import cpu_info
 from trainlab.nn.activations import LEAKY_SLOPE
 
 
-def _cpu_flags() -> set[str]:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
+def lanes_for(flags) -> int:
+    """The rule for points per block, from the running CPU's flags: one AVX-512 register of floats
+    (16), else one AVX2/NEON-sized pair of registers' worth (8). With 16 lanes on AVX2 the block's
+    values need twice the 16 registers and spill: measured 5x slower."""
+    return 16 if "avx512f" in flags else 8
 
 
-# points per block: one AVX-512 register of floats, or one AVX2 register (with 16 lanes on AVX2 the
-# block's values need twice the 16 registers and spill: measured 5x slower)
-V = int(os.environ.get("TRAINLAB_KERNEL_LANES") or (16 if "avx512f" in _cpu_flags() else 8))
+def compile_flags(lanes: int) -> list[str]:
+    """The compiler flags for a kernel of ``lanes`` points per block (``-march=native``: the
+    running CPU's instruction set; the cache key holds the CPU's flags, so another CPU recompiles)."""
+    if os.environ.get("TRAINLAB_KERNEL_FLAGS"):  # for measuring other compiler settings
+        head = os.environ["TRAINLAB_KERNEL_FLAGS"].split()
+    else:
+        head = ["-O2", "-march=native", *(["-mprefer-vector-width=512"] if lanes == 16 else []), "-fno-math-errno",
+                "-fno-trapping-math"]
+    return head + ["-ffp-contract=fast", "-fPIC", "-shared", "-std=gnu99"]
+
+
+V = int(os.environ.get("TRAINLAB_KERNEL_LANES") or lanes_for(cpu_info()[1]))
 MAX_WIDTH = 64  # the rule: widest layer (incl. input) the kernel takes; wider layers are GEMM-bound
 MAX_PARAMS = 8192  # per member: the per-lane gradient sums (params x 64 B) stay in L2
-FLAGS = ["-O2", "-march=native", *(["-mprefer-vector-width=512"] if V == 16 else []), "-fno-math-errno",
-         "-fno-trapping-math", "-ffp-contract=fast", "-fPIC", "-shared", "-std=gnu99"]
-if os.environ.get("TRAINLAB_KERNEL_FLAGS"):  # for measuring other compiler settings
-    FLAGS = os.environ["TRAINLAB_KERNEL_FLAGS"].split() + ["-ffp-contract=fast", "-fPIC", "-shared", "-std=gnu99"]
+FLAGS = compile_flags(V)
 
 # activation -> (forward of z, backward: dz from g and the output a), on vectors of V floats; NaN
 # behaves as in torch's kernels (ReLU keeps NaN, its backward passes g where the output is NaN)
@@ -171,7 +174,7 @@ def _c_float(v: float) -> str:
 class _Gen:
     """Writes the C source of one structure: ``step`` (training) and ``evaluate`` (loss, accuracy).
 
-    Every value of a block is a ``vf`` (GCC/Clang vector of 16 floats, one per point), so the
+    Every value of a block is a ``vf`` (GCC/Clang vector of V floats, one per point), so the
     code is SIMD as written, whatever the optimizer decides."""
 
     def __init__(self, sizes: tuple[int, ...], activation: str, loss: str, affine: bool):
@@ -329,14 +332,9 @@ def cache_dir() -> Path:
 
 
 def _cpu_id() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags") or line.startswith("model name"):
-                    return line
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    """The cache key's CPU part: the model and every flag (``-march=native`` code may not run elsewhere)."""
+    model, flags = cpu_info()
+    return f"{model}|{platform.machine()}|{' '.join(sorted(flags))}"
 
 
 def applies(sizes: tuple[int, ...], activation: str, loss: str) -> bool:
@@ -355,9 +353,10 @@ def library(sizes: tuple[int, ...], activation: str, loss: str, affine: bool) ->
         lib = None
         try:
             lib = _build(_Gen(sizes, activation, loss, affine).source())
-            _STATUS["kernel"] = "compiled C (cc -O3 -march=native), 16-point blocks"
+            _STATUS["kernel"] = f"compiled C ({' '.join(FLAGS[:2])}), {V}-point blocks"
         except (OSError, subprocess.SubprocessError, RuntimeError) as e:
-            _STATUS["kernel"] = f"unavailable ({type(e).__name__}: {str(e)[:200]})"
+            _STATUS["kernel"] = (f"unavailable ({type(e).__name__}: {str(e)[:200]}); the tensor path ran "
+                                 "(same results, slower for small nets)")
         _LIBS[key] = lib
         return lib
 
@@ -421,6 +420,12 @@ def math_check(fn: str, values: torch.Tensor) -> torch.Tensor:
 def status() -> dict[str, str]:
     """What the kernel did in this process: compiled, unavailable (and why), or never asked."""
     return dict(_STATUS)
+
+
+def describe() -> str:
+    """One line for ``provenance``: the kernel's state in this process, and the rule's settings."""
+    state = _STATUS.get("kernel", "not used in this process" if enabled() else "off (TRAINLAB_KERNEL=0)")
+    return f"{state}; lanes rule: {V} (CPU flags), widths <= {MAX_WIDTH}, no dropout"
 
 
 def _run_split(fn, k: int, args_for) -> None:
