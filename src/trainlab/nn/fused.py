@@ -228,6 +228,13 @@ def _binary_ce_head(h_aug: Tensor, w: Tensor, b: Tensor, y: Tensor, coef: Tensor
     return loss, dw, db, dh
 
 
+def _penalty(ws: list[Tensor], spec) -> Optional[Tensor]:
+    """``regularize.penalty``, skipped without a sync when the strengths are all zero (memoized:
+    a sweep's members carry zero tensors, checked every step otherwise)."""
+    nonzero = [t is not None and _memo(t, "any!=0", lambda v: bool((v != 0).any())) for t in (spec.l1, spec.l2)]
+    return penalty(ws, spec.l1, spec.l2) if any(nonzero) else None
+
+
 # ---- the compiled kernel for small nets (nn/ckernel.py) -----------------------------------------
 def _no_dropout(model: PopulationMLP) -> bool:
     return not (_memo(model.p_input, "any>0", lambda t: bool((t > 0).any()))
@@ -275,7 +282,7 @@ def _kernel_step(lib, model: PopulationMLP, params: list[Tensor], xb: Tensor, yb
     per_member, grads = ckernel.call_step(lib, params[:2 * n], xt, yt, b, coef, scale, offset)
     objective = per_member
     ws = params[0:2 * n:2]
-    pen = penalty(ws, spec.l1, spec.l2)
+    pen = _penalty(ws, spec)
     if pen is not None:
         objective = per_member + pen
         _add_penalty_grads(ws, grads, spec.l1, spec.l2, alive.to(ws[0].dtype))
@@ -410,7 +417,7 @@ def loss_and_grads(model: PopulationMLP, params: list[Tensor], xb: Tensor, yb: T
         grads[0], grads[1] = _weight_bias_grad(h_in, dz)
 
     objective = per_member
-    pen = penalty(ws, spec.l1, spec.l2)
+    pen = _penalty(ws, spec)
     if pen is not None:
         objective = per_member + pen
         _add_penalty_grads(ws, grads, spec.l1, spec.l2, alive.to(like.dtype))
