@@ -84,21 +84,36 @@ def idiomatic_steps(cfg, members, ds, steps: int) -> float:
 
 
 def step_parts(cfg, members, ds, repeats: int = 3) -> dict[str, float]:
-    """Seconds per population step of its parts, each measured alone: masks, optimizer, batch indices."""
+    """Seconds per population step of its parts, each measured alone: the masks as the step draws
+    them (compiled, nn/cmasks.py, where a C compiler is there) and as the torch expression of
+    ``counter_uniform``; the optimizer as the step takes it (which path: printed) and forced onto the
+    general per-member path; the batch indices."""
+    from trainlab.nn import cmasks
+
     pop = build_population(cfg, members, ds.input_dim, ds.n_classes)
-    keys = pop.dropout_keys
+    keys, p = pop.dropout_keys, pop.p_hidden
     b = cfg.train.batch_size
     widths = [ds.input_dim, *cfg.model.hidden]
-    masks = min(_timed(lambda: [counter_uniform(keys, 1, s, (b, w)) for s, w in enumerate(widths)])
-                for _ in range(repeats))
+    torch_masks = min(_timed(lambda: [counter_uniform(keys, 1, s, (b, w)) >= 0.5 for s, w in enumerate(widths)])
+                      for _ in range(repeats))
+    parts = {"dropout masks, torch expression": torch_masks}
+    if cmasks.library() is not None:
+        parts["dropout masks, compiled"] = min(
+            _timed(lambda: [cmasks.scale(keys, 1, s, b, w, p, True) for s, w in enumerate(widths)])
+            for _ in range(repeats))
     params = pop.parameters()
-    opt = build_optimizer(cfg, members, params)
-    grads = [torch.randn_like(p) * 1e-3 for p in params]
+    grads = [torch.randn_like(q) * 1e-3 for q in params]
     alive = torch.ones(pop.K, dtype=torch.bool)
-    optim = min(_timed(lambda: opt.step(params, grads, alive)) for _ in range(repeats))
+    for label, force_general in (("optimizer, as the step takes it", False), ("optimizer, general path", True)):
+        opt = build_optimizer(cfg, members, params)
+        if force_general:
+            opt._shared_step = lambda *a: None
+        parts[label] = min(_timed(lambda: opt.step(params, grads, alive)) for _ in range(repeats))
+        parts[label.replace("optimizer", "optimizer path")] = opt.last_path
     shuffle = member_keys(0, pop.member_seeds, "shuffle")
-    index = min(_timed(lambda: batch_indices(shuffle, ds.train.x.shape[0], b, 5)) for _ in range(repeats))
-    return {"dropout masks": masks, "optimizer": optim, "batch indices": index}
+    parts["batch indices"] = min(_timed(lambda: batch_indices(shuffle, ds.train.x.shape[0], b, 5))
+                                 for _ in range(repeats))
+    return parts
 
 
 @torch.no_grad()
@@ -160,7 +175,10 @@ def main() -> None:
     print(f"  idiomatic (nn.Sequential+AdamW): {1e3 * t_idi / k:7.1f} ms per member-step")
     print(f"  ratio idiomatic / population   : {t_idi / t_pop:7.2f}  (target >= 1: population no slower)")
     for name, secs in step_parts(cfg, members, ds).items():
-        print(f"    population step part, {name:14s}: {1e3 * secs:7.1f} ms = {secs / t_pop:5.1%} of a step")
+        if isinstance(secs, str):
+            print(f"    {name}: {secs}")
+            continue
+        print(f"    population step part, {name:32s}: {1e3 * secs:7.1f} ms = {secs / t_pop:5.1%} of a step")
 
     for what, rate, frac in mc_rate(cfg, ds, args.passes, peak):
         print(f"{what}: {rate / 1e9:6.1f} GFLOP/s = {frac:5.1%} of peak (target >= 70%)")

@@ -287,7 +287,12 @@ class _Gen:
         self.w(f"    loss[k] = hsum(lacc) / {norm};")
         self.w("  }")
         self.w("}")
-        # ---- evaluation: loss sum and correct count per member ----
+        self._evaluate_fn(sig)
+        return "\n".join(self.lines) + "\n"
+
+    def _evaluate_fn(self, sig: str) -> None:
+        """The evaluation: loss sum and correct count per member."""
+        s, n = self.sizes, self.n
         self.w(f"void evaluate({sig}, double* loss_sum, double* correct) {{")
         self.w("  for (int64_t k = k0; k < k1; k++) {")
         self._member_setup()
@@ -307,7 +312,6 @@ class _Gen:
         self.w("    loss_sum[k] += hsum(lacc); correct[k] += hsum(cacc);")
         self.w("  }")
         self.w("}")
-        return "\n".join(self.lines) + "\n"
 
 
 # ---- compile and cache -------------------------------------------------------------------------
@@ -352,7 +356,7 @@ def library(sizes: tuple[int, ...], activation: str, loss: str, affine: bool) ->
             return _LIBS[key]
         lib = None
         try:
-            lib = _build(_Gen(sizes, activation, loss, affine).source())
+            lib = build(_Gen(sizes, activation, loss, affine).source())
             _STATUS["kernel"] = f"compiled C ({' '.join(FLAGS[:2])}), {V}-point blocks"
         except (OSError, subprocess.SubprocessError, RuntimeError) as e:
             _STATUS["kernel"] = (f"unavailable ({type(e).__name__}: {str(e)[:200]}); the tensor path ran "
@@ -361,7 +365,9 @@ def library(sizes: tuple[int, ...], activation: str, loss: str, affine: bool) ->
         return lib
 
 
-def _build(src: str, entry: str = "") -> ctypes.CDLL:
+def build(src: str, signatures: Optional[dict[str, list]] = None) -> ctypes.CDLL:
+    """Compile ``src`` (cached by source, compiler, flags and CPU) and load it; ``signatures``: each
+    function's ctypes argument types (all return void), by default the MLP kernel's."""
     cc = _compiler()
     if cc is None:
         raise RuntimeError("no C compiler found (set CC)")
@@ -379,17 +385,15 @@ def _build(src: str, entry: str = "") -> ctypes.CDLL:
                 raise RuntimeError(f"{cc} failed: {res.stderr.strip()[:500]}")
             os.replace(out, so)  # atomic: concurrent builders write identical files
     lib = ctypes.CDLL(str(so))
-    i64, ptr = ctypes.c_int64, ctypes.c_void_p
-    if entry == "apply":
-        lib.apply.argtypes = [ctypes.c_int32, ptr, ptr, i64]
-        lib.apply.restype = None
-        return lib
-    head = [i64, i64, i64, i64, ptr, i64, ptr, i64, ptr, ptr, ptr]
-    lib.step.argtypes = head + [ptr, ptr, ptr]
-    lib.step.restype = None
-    lib.evaluate.argtypes = head + [ptr, ptr]
-    lib.evaluate.restype = None
+    for name, argtypes in (signatures or _MLP_SIGNATURES).items():
+        fn = getattr(lib, name)
+        fn.argtypes, fn.restype = argtypes, None
     return lib
+
+
+_I64, _PTR = ctypes.c_int64, ctypes.c_void_p
+_HEAD = [_I64, _I64, _I64, _I64, _PTR, _I64, _PTR, _I64, _PTR, _PTR, _PTR]
+_MLP_SIGNATURES = {"step": _HEAD + [_PTR, _PTR, _PTR], "evaluate": _HEAD + [_PTR, _PTR]}
 
 
 _MATH_SRC = """
@@ -408,7 +412,8 @@ def math_check(fn: str, values: torch.Tensor) -> torch.Tensor:
     with _lock:
         lib = _LIBS.get(("math",))
         if lib is None:
-            lib = _LIBS[("math",)] = _build(_PRELUDE.replace("@V@", str(V)) + _MATH_SRC, entry="apply")
+            lib = _LIBS[("math",)] = build(_PRELUDE.replace("@V@", str(V)) + _MATH_SRC,
+                                            {"apply": [ctypes.c_int32, _PTR, _PTR, _I64]})
     n = values.numel()
     x = torch.zeros(padded(n))
     x[:n] = values.float().reshape(-1)

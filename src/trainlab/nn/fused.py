@@ -28,7 +28,7 @@ from typing import Any, Callable, Optional
 
 import torch
 
-from trainlab.nn import ckernel
+from trainlab.nn import ckernel, cmasks
 from trainlab.nn.activations import ACTIVATIONS
 from trainlab.nn.population import PopulationMLP
 from trainlab.regularize import penalty
@@ -155,6 +155,10 @@ def _dropout_scale_t(model: PopulationMLP, p: Tensor, step: int, salt: int, batc
     (drawn in its (K, B, width) order, then transposed), or None when no member drops out."""
     if not _memo(p, "any>0", lambda t: bool((t > 0).any())):
         return None
+    if like.dtype == torch.float32:  # the same masks, bit for bit, in one compiled pass (nn/cmasks.py)
+        fast = cmasks.scale(model.dropout_keys, step, salt, batch, width, p, feature_major=True)
+        if fast is not None:
+            return fast
     u = counter_uniform(model.dropout_keys, step, salt, (batch, width), device=like.device)
     pk = p.to(like.dtype).view(-1, 1, 1)
     keep = (u >= pk).to(like.dtype)
