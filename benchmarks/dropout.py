@@ -18,6 +18,7 @@ Usage: python benchmarks/dropout.py [--seeds 4] [--steps 12] [--passes 100] [--n
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from peak import machine_line, matmul_peak
+from peak import load_avg, machine_line, matmul_peak
 
 from trainlab.experiments.dropout.train import base_config, load_data, make_members
 from trainlab.experiments.dropout.ensemble import MemberWeights, mc_logits
@@ -48,26 +49,44 @@ class _StepClock:
     def __init__(self) -> None:
         self.times: list[float] = []
 
+        self.cpu: list[float] = []
+
     def on_step_end(self, state) -> None:
         self.times.append(time.perf_counter())
+        self.cpu.append(time.process_time())
 
 
 def population_steps(cfg, members, ds, steps: int) -> float:
-    """Seconds per step of the population, over steps 2..steps (step 1 is warm-up)."""
+    """(wall, CPU) seconds per step of the population, over steps 2..steps (step 1 is warm-up)."""
     model = build_population(cfg, members, ds.input_dim, ds.n_classes)
     opt = build_optimizer(cfg, members, model.parameters())
     clock = _StepClock()
     spec = TrainSpec(steps=steps, batch_size=cfg.train.batch_size, eval_every=10 ** 9)
     fit(model, opt, (ds.train.x, ds.train.y), None, spec, callbacks=[clock])
-    return (clock.times[-1] - clock.times[0]) / (steps - 1)
+    return (clock.times[-1] - clock.times[0]) / (steps - 1), (clock.cpu[-1] - clock.cpu[0]) / (steps - 1)
+
+
+def older_paths(cfg, members, ds, steps: int) -> tuple[float, float]:
+    """``population_steps`` with the masks as the torch expression (TRAINLAB_KERNEL=0) and the
+    optimizer on its general per-member path: the population step before issue 18's changes."""
+    from trainlab.optim import PopulationOptimizer
+
+    shared, old = PopulationOptimizer._shared_step, os.environ.get("TRAINLAB_KERNEL")
+    os.environ["TRAINLAB_KERNEL"] = "0"
+    PopulationOptimizer._shared_step = lambda *a: None
+    try:
+        return population_steps(cfg, members, ds, steps)
+    finally:
+        PopulationOptimizer._shared_step = shared
+        os.environ.pop("TRAINLAB_KERNEL") if old is None else os.environ.__setitem__("TRAINLAB_KERNEL", old)
 
 
 def idiomatic_steps(cfg, members, ds, steps: int) -> float:
-    """Seconds per step summed over the members, each an nn.Sequential with torch.optim.AdamW."""
+    """(wall, CPU) seconds per step summed over the members, each an nn.Sequential with torch.optim.AdamW."""
     pop = build_population(cfg, members, ds.input_dim, ds.n_classes)
     x, y = ds.train.x, ds.train.y
     gen = torch.Generator().manual_seed(0)
-    total = 0.0
+    total = cpu = 0.0
     for k in range(pop.K):
         net = pop.member(k).train()
         opt = torch.optim.AdamW(net.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
@@ -79,8 +98,10 @@ def idiomatic_steps(cfg, members, ds, steps: int) -> float:
             opt.step()
 
         step()  # warm-up
+        c0 = time.process_time()
         total += _timed(lambda: [step() for _ in range(steps - 1)]) / (steps - 1)
-    return total
+        cpu += (time.process_time() - c0) / (steps - 1)
+    return total, cpu
 
 
 def step_parts(cfg, members, ds, repeats: int = 3) -> dict[str, float]:
@@ -167,13 +188,17 @@ def main() -> None:
     print(machine_line(peak))
 
     c0 = time.process_time()
-    t_pop = population_steps(cfg, members, ds, args.steps)
-    t_idi = idiomatic_steps(cfg, members, ds, args.steps)
+    t_pop, c_pop = population_steps(cfg, members, ds, args.steps)
+    t_idi, c_idi = idiomatic_steps(cfg, members, ds, args.steps)
+    t_old, c_old = older_paths(cfg, members, ds, args.steps)
     k = len(members)
-    print(f"training, K={k} members, batch {cfg.train.batch_size} (cpu {time.process_time() - c0:.0f} s):")
-    print(f"  population (trainlab fit)      : {1e3 * t_pop / k:7.1f} ms per member-step")
-    print(f"  idiomatic (nn.Sequential+AdamW): {1e3 * t_idi / k:7.1f} ms per member-step")
-    print(f"  ratio idiomatic / population   : {t_idi / t_pop:7.2f}  (target >= 1: population no slower)")
+    print(f"training, K={k} members, batch {cfg.train.batch_size} (cpu {time.process_time() - c0:.0f} s; load "
+          f"{load_avg():.1f}):")
+    print(f"  population (trainlab fit)      : {1e3 * t_pop / k:7.1f} ms per member-step (CPU {1e3 * c_pop / k:.1f} ms)")
+    print(f"  idiomatic (nn.Sequential+AdamW): {1e3 * t_idi / k:7.1f} ms per member-step (CPU {1e3 * c_idi / k:.1f} ms)")
+    print(f"  ratio idiomatic / population   : {t_idi / t_pop:7.2f} wall, {c_idi / c_pop:.2f} CPU time  (target >= 1.2)")
+    print(f"  population, torch masks + general optimizer (before issue 18): {1e3 * t_old / k:.1f} ms per member-step "
+          f"(CPU {1e3 * c_old / k:.1f} ms): now {t_old / t_pop:.2f}x faster wall, {c_old / c_pop:.2f}x CPU")
     for name, secs in step_parts(cfg, members, ds).items():
         if isinstance(secs, str):
             print(f"    {name}: {secs}")

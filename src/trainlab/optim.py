@@ -216,32 +216,35 @@ class PopulationOptimizer:
         lr = self.hp["lr"] * float(self.schedule(self.t - 1))
         self.member_t += 1.0 if alive is None else alive.to(self.member_t.dtype)
         t = self.member_t
-        out = []
         some_frozen = alive is not None and not bool(alive.all())
-        fast = self._shared_step(params, grads, lr, t) if not some_frozen else None
-        if fast is not None:
-            return fast
-        self.last_path = "general"
         # frozen members' rows are saved before the step and put back after it (the update rules
         # change some state in place); the cost scales with their number, not the population's
         frozen = torch.nonzero(~alive).view(-1) if some_frozen else None
-        for i, (p, g) in enumerate(zip(params, grads)):
-            st = self.state[i]
-            saved = {key: val.index_select(0, frozen) for key, val in st.items()} if frozen is not None else {}
-            new = self.kind.step(p, g, st, self.hp, t, lr)
-            if frozen is not None:
-                new = _restore_rows(new, p.index_select(0, frozen), frozen)
+        saved = [{key: val.index_select(0, frozen) for key, val in st.items()} if frozen is not None else {}
+                 for st in self.state]
+        out = self._shared_step(params, grads, lr, t, alive)
+        if out is None:
+            self.last_path = "general"
+            out = [self.kind.step(p, g, st, self.hp, t, lr) for p, g, st in zip(params, grads, self.state)]
+        if frozen is not None:
+            for i, (p, st) in enumerate(zip(params, self.state)):
+                out[i] = _restore_rows(out[i], p.index_select(0, frozen), frozen)
                 for key, val in st.items():
-                    rows = saved.get(key)
+                    rows = saved[i].get(key)
                     st[key] = _restore_rows(val, rows if rows is not None else torch.zeros_like(val[:len(frozen)]), frozen)
-            out.append(new)
         return out
 
-    def _shared_step(self, params, grads, lr: torch.Tensor, t: torch.Tensor) -> Optional[list[torch.Tensor]]:
-        """The fused fast path (``fused_adam_step``) where every member shares lr and step count."""
-        if self.name not in _FUSED_ADAM or _uniform(self.hp["lr"]) is None or not bool((t == t[0]).all()):
+    def _shared_step(self, params, grads, lr: torch.Tensor, t: torch.Tensor,
+                     alive: Optional[torch.Tensor]) -> Optional[list[torch.Tensor]]:
+        """The fused fast path (``fused_adam_step``) where the members share every hyperparameter and
+        the stepping ones their step count. Frozen members step too and are put back by ``step``, so
+        the others take the same path, with the same bits, whether or not a member froze."""
+        if self.name not in _FUSED_ADAM or _uniform(self.hp["lr"]) is None:
             return None
-        out = fused_adam_step(self.name, params, grads, self.state, self.hp, float(t[0]), float(lr[0]))
+        stepping = t if alive is None else t[alive]
+        if stepping.numel() == 0 or not bool((stepping == stepping[0]).all()):
+            return None
+        out = fused_adam_step(self.name, params, grads, self.state, self.hp, float(stepping[0]), float(lr[0]))
         if out is not None:
             self.last_path = "fused"
         return out
