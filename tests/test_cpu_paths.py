@@ -31,8 +31,10 @@ def test_cpuinfo_parsed_for_x86_and_arm():
 
 
 def test_kernel_lanes_and_flags_follow_the_cpu():
-    """16 points per block with AVX-512 (one register), 8 otherwise; 512-bit vectors asked for only then."""
-    assert ckernel.lanes_for(cpu.parse_cpuinfo(X86)[1]) == 16
+    """16 points per block with Intel's AVX-512 (one register), 8 on AMD's (two 256-bit halves) and
+    without AVX-512; 512-bit vectors asked for only with 16."""
+    assert ckernel.lanes_for(cpu.parse_cpuinfo(X86)[1], cpu.parse_cpuinfo(X86)[0]) == 16
+    assert ckernel.lanes_for(cpu.parse_cpuinfo(X86)[1], "AMD EPYC 9654 96-Core Processor") == 8
     assert ckernel.lanes_for({"avx2", "fma"}) == 8
     assert ckernel.lanes_for(cpu.parse_cpuinfo(ARM)[1]) == 8
     assert "-mprefer-vector-width=512" in ckernel.compile_flags(16)

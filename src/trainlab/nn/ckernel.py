@@ -4,8 +4,8 @@ Why: for nets like the lab's 2-6-3-2 the tensor path (``nn/fused.py``) spends it
 small batched operations per step, each streaming (K, width, B) tensors through memory, and in
 MKL's batched GEMMs with inner dimensions of 3-7, which run at a few percent of the machine's peak
 (benchmarks/README.md, "sweep"). Here one C function does a member's whole forward pass, loss and
-backward pass on blocks of 16 points at a time: the block's activations live in registers and L1
-from the forward to the backward pass, and the weight gradients are summed per lane and reduced
+backward pass on blocks of V points at a time (8 or 16, by the CPU: ``lanes_for``): the block's
+activations live in registers and L1 from the forward to the backward pass, and the weight gradients are summed per lane and reduced
 once per member. The widths are compile-time constants, so the compiler unrolls every layer.
 
 How: for each structure (widths, activation, loss, input affine or not) this module writes a C
@@ -44,11 +44,13 @@ from trainlab.cpu import cpu_info
 from trainlab.nn.activations import LEAKY_SLOPE
 
 
-def lanes_for(flags) -> int:
-    """The rule for points per block, from the running CPU's flags: one AVX-512 register of floats
-    (16), else one AVX2/NEON-sized pair of registers' worth (8). With 16 lanes on AVX2 the block's
-    values need twice the 16 registers and spill: measured 5x slower."""
-    return 16 if "avx512f" in flags else 8
+def lanes_for(flags, model: str = "") -> int:
+    """The rule for points per block, from the running CPU: 16 (one 512-bit register of floats) on
+    AVX-512 CPUs with full-width 512-bit units, else 8. AMD's AVX-512 (Zen 4) runs a 512-bit
+    operation as two 256-bit halves, and 8 lanes measured 3-10% faster there (benchmarks/README.md,
+    "speed on every CPU"); with 8 lanes a batch of 100 is padded to 104 points instead of 112.
+    Without AVX-512, 16 lanes need twice the 16 vector registers and spill: measured 5x slower."""
+    return 16 if "avx512f" in flags and "AMD" not in model.upper() else 8
 
 
 def compile_flags(lanes: int) -> list[str]:
@@ -62,7 +64,7 @@ def compile_flags(lanes: int) -> list[str]:
     return head + ["-ffp-contract=fast", "-fPIC", "-shared", "-std=gnu99"]
 
 
-V = int(os.environ.get("TRAINLAB_KERNEL_LANES") or lanes_for(cpu_info()[1]))
+V = int(os.environ.get("TRAINLAB_KERNEL_LANES") or lanes_for(cpu_info()[1], cpu_info()[0]))
 MAX_WIDTH = 64  # the rule: widest layer (incl. input) the kernel takes; wider layers are GEMM-bound
 MAX_PARAMS = 8192  # per member: the per-lane gradient sums (params x 64 B) stay in L2
 FLAGS = compile_flags(V)
