@@ -123,7 +123,7 @@ def fused_adam_step(name: str, params, grads, states, hp: HParams, t: float, lr:
     for p, st in zip(out, states):
         if "exp_avg" not in st:
             st["exp_avg"], st["exp_avg_sq"] = torch.zeros_like(p), torch.zeros_like(p)
-    steps = [torch.tensor(float(t)) for _ in out]
+    steps = [torch.tensor(float(t), device=out[0].device) for _ in out]  # CUDA's kernel wants them there
     fn(out, [g.contiguous() for g in grads], [st["exp_avg"] for st in states], [st["exp_avg_sq"] for st in states],
        [], steps, lr=lr, beta1=shared["beta1"], beta2=shared["beta2"], weight_decay=shared["weight_decay"],
        eps=shared["eps"], amsgrad=False, maximize=False)
