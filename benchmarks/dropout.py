@@ -13,7 +13,7 @@
 4. **Study times**: the study (``run_study``) with ``--quick`` and with the defaults (``--no-default`` skips it).
 
 CPU time is printed next to wall time: on a shared machine a wall time alone says little.
-Usage: python benchmarks/dropout.py [--seeds 4] [--steps 12] [--passes 100] [--no-quick] [--no-default]
+Usage: python benchmarks/dropout.py [--seeds 4] [--steps 12] [--passes 100] [--threads N] [--no-quick] [--no-default]
 """
 from __future__ import annotations
 
@@ -177,9 +177,12 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=4, help="seeds per (init, variant) in the training comparison")
     ap.add_argument("--steps", type=int, default=12, help="training steps timed per side")
     ap.add_argument("--passes", type=int, default=100, help="MC passes timed per variant")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads for every part (default: torch's own)")
     ap.add_argument("--no-quick", action="store_true")
     ap.add_argument("--no-default", action="store_true")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     settings = DropoutSettings.resolve(overrides={"seeds": args.seeds, "dataset": "mnist-5k"})
     ds = load_data(settings)
     cfg = base_config(settings, len(ds.train.y))
