@@ -161,7 +161,7 @@ def test_words_are_rebuilt_from_the_folder_alone(quick_lab):
     from trainlab.experiments.registry import STUDIES
     from trainlab.report.folder import RunData
 
-    for name in ("shallow", "deep", "dropout", "optimizers", "gd-vs-sgd", "schedules"):
+    for name in ("shallow", "deep", "dropout", "optimizers", "gd-vs-sgd", "schedules", "lr-search"):
         run = RunData.load(quick_lab / name)
         study = STUDIES[name]
         assert study.observations(run) == run.summary["observations"], name  # no figure was skipped
