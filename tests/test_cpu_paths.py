@@ -80,3 +80,12 @@ def test_provenance_names_the_cpu_and_the_kernel_state(monkeypatch):
     assert p["small_net_kernel"].startswith("not used in this process")
     monkeypatch.setenv("TRAINLAB_KERNEL", "0")
     assert provenance()["small_net_kernel"].startswith("off (TRAINLAB_KERNEL=0)")
+
+
+def test_kernel_rule_bounds_the_parameters():
+    """The unrolled kernel's compile time grows with the parameters: nets over MAX_PARAMS take the
+    tensor path (a 2-32-32-2 net, 1,218 parameters, compiled for ~10 s)."""
+    assert ckernel.applies((2, 6, 3, 2), "relu", "cross_entropy")
+    assert ckernel.applies((2, 16, 16, 2), "relu", "cross_entropy")  # 354 parameters
+    assert not ckernel.applies((2, 32, 32, 2), "relu", "cross_entropy")
+    assert not ckernel.applies((2, ckernel.MAX_WIDTH + 1, 2), "relu", "cross_entropy")

@@ -66,7 +66,11 @@ def compile_flags(lanes: int) -> list[str]:
 
 V = int(os.environ.get("TRAINLAB_KERNEL_LANES") or lanes_for(cpu_info()[1], cpu_info()[0]))
 MAX_WIDTH = 64  # the rule: widest layer (incl. input) the kernel takes; wider layers are GEMM-bound
-MAX_PARAMS = 8192  # per member: the per-lane gradient sums (params x 64 B) stay in L2
+# per member: the fully unrolled code grows with the parameters and so does its compile time,
+# faster than linearly (cc -O2, CPU seconds at load 6-8: 47 params 0.2 s, 114 0.4 s, 354 1.4 s,
+# 1,218 9.7 s; a 7,554-parameter net ran for minutes); 512 keeps a first build to a few seconds
+# and covers the lab's, the sweeps' and play's nets (47-114); its per-lane gradient sums stay in L1/L2
+MAX_PARAMS = 512
 FLAGS = compile_flags(V)
 
 # activation -> (forward of z, backward: dz from g and the output a), on vectors of V floats; NaN
@@ -432,7 +436,7 @@ def status() -> dict[str, str]:
 def describe() -> str:
     """One line for ``provenance``: the kernel's state in this process, and the rule's settings."""
     state = _STATUS.get("kernel", "not used in this process" if enabled() else "off (TRAINLAB_KERNEL=0)")
-    return f"{state}; lanes rule: {V} (CPU flags), widths <= {MAX_WIDTH}, no dropout"
+    return f"{state}; lanes rule: {V} (CPU flags), widths <= {MAX_WIDTH}, params <= {MAX_PARAMS}, no dropout"
 
 
 def _run_split(fn, k: int, args_for) -> None:
