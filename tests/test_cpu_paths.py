@@ -2,6 +2,10 @@
 CPUs so that the tests do not depend on the machine; and the fallback when no C compiler is there."""
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
+import pytest
 import torch
 
 from trainlab import cpu
@@ -89,3 +93,15 @@ def test_kernel_rule_bounds_the_parameters():
     assert ckernel.applies((2, 16, 16, 2), "relu", "cross_entropy")  # 354 parameters
     assert not ckernel.applies((2, 32, 32, 2), "relu", "cross_entropy")
     assert not ckernel.applies((2, ckernel.MAX_WIDTH + 1, 2), "relu", "cross_entropy")
+
+
+def test_a_compiler_that_hangs_is_ended_with_its_children(tmp_path):
+    """A timeout kills the compiler's whole process group (a grandchild included) and says why."""
+    marker = tmp_path / "child.pid"
+    script = f"sleep 60 & echo $! > {marker}; wait"
+    with pytest.raises(RuntimeError, match="took over"):
+        ckernel._compile(["sh", "-c", script], timeout=1)
+    stat = Path(f"/proc/{int(marker.read_text())}/stat")
+    time.sleep(0.2)
+    # gone, or a zombie waiting for its new parent to reap it: either way no longer running
+    assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"

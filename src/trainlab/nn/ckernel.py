@@ -31,6 +31,7 @@ import hashlib
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -385,16 +386,27 @@ def build(src: str, signatures: Optional[dict[str, list]] = None) -> ctypes.CDLL
         with tempfile.TemporaryDirectory(dir=folder) as tmp:
             c_file, out = Path(tmp) / "k.c", Path(tmp) / "k.so"
             c_file.write_text(src)
-            res = subprocess.run([cc, *FLAGS, str(c_file), "-o", str(out), "-lm"], capture_output=True, text=True,
-                                 timeout=300)
-            if res.returncode != 0:
-                raise RuntimeError(f"{cc} failed: {res.stderr.strip()[:500]}")
+            _compile([cc, *FLAGS, str(c_file), "-o", str(out), "-lm"])
             os.replace(out, so)  # atomic: concurrent builders write identical files
     lib = ctypes.CDLL(str(so))
     for name, argtypes in (signatures or _MLP_SIGNATURES).items():
         fn = getattr(lib, name)
         fn.argtypes, fn.restype = argtypes, None
     return lib
+
+
+def _compile(cmd: list[str], timeout: float = 300) -> None:
+    """Run the compiler in its own process group, so that a timeout ends the compiler proper (cc1)
+    too, not only the driver (an orphaned cc1 kept a core busy for minutes)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise RuntimeError(f"{cmd[0]} took over {timeout:.0f} s") from None
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed: {err.strip()[:500]}")
 
 
 _I64, _PTR = ctypes.c_int64, ctypes.c_void_p
