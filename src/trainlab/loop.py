@@ -121,7 +121,7 @@ class TrainSpec:
     loss: str = "cross_entropy"
     l1: Optional[torch.Tensor] = None  # (K,) penalty strengths
     l2: Optional[torch.Tensor] = None
-    max_norm: Optional[float] = None
+    max_norm: Optional[float | torch.Tensor] = None  # bound c: one float, or (K,) per member (inf: none)
     eval_batch: int = 8192  # rows per evaluation forward pass, bounding memory
 
 

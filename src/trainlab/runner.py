@@ -69,10 +69,10 @@ def build_optimizer(cfg: Config, members: MemberTable | Sequence[Member], params
 
 
 def train_spec(cfg: Config, table: MemberTable, device) -> TrainSpec:
-    """What ``fit`` needs: the config's training settings and the members' penalty strengths."""
+    """What ``fit`` needs: the config's training settings and the members' penalty strengths and bounds."""
     return TrainSpec(steps=cfg.train.steps, batch_size=cfg.train.batch_size, eval_every=cfg.train.eval_every,
                      loss=cfg.train.loss, l1=table.l1.to(device), l2=table.l2.to(device),
-                     max_norm=cfg.regularize.max_norm)
+                     max_norm=None if table.max_norm is None else table.max_norm.to(device))
 
 
 def chunk_size(cfg: Config, n_rows: int, input_dim: int, n_classes: int) -> int:
