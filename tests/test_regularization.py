@@ -1,0 +1,91 @@
+"""The regularization study: a quick run against its schema, its figures, and every verdict rule's
+sentence flipping with fake summaries on either side of it and across it."""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from trainlab.experiments.registry import StudyOptions
+from trainlab.experiments.regularization import STUDY, text
+from trainlab.experiments.regularization.settings import ARMS, RegularizationSettings
+from trainlab.experiments.regularization.train import configurations
+from trainlab.experiments.study import run_study
+from trainlab.report.folder import RunData
+from trainlab.runs.schema import validate_summary
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory) -> RunData:
+    folder = tmp_path_factory.mktemp("regularization") / "run"
+    threads = torch.get_num_threads()
+    try:
+        summary = run_study(STUDY, folder, StudyOptions(quick=True, quiet=True, threads=1))
+    finally:
+        torch.set_num_threads(threads)
+    return RunData(folder, summary)
+
+
+def test_quick_run_writes_a_schema_valid_summary_and_its_figures(quick):
+    s = json.loads((quick.folder / "summary.json").read_text())
+    validate_summary(s, "regularization.schema.json")
+    assert [a["name"] for a in s["arms"]] == [a.name for a in ARMS]
+    files = {f["file"] for f in s["figures"]}
+    assert {"sweep_val_loss.png", "boundaries.png", "claims.png", "curves.png", "weights.png"} <= files
+    assert all((quick.folder / f).stat().st_size > 5000 for f in files)
+    assert 3 <= len(s["key_findings"]) <= 5 and set(s["key_figures"]) <= files
+    assert text.key_findings(RunData.load(quick.folder)) == s["key_findings"]  # words rebuilt from the folder
+
+
+def test_every_arm_has_at_least_five_strengths_and_shares_seeds_with_its_baseline():
+    st = RegularizationSettings()
+    for arm in ARMS:
+        vals = st.strengths(arm)
+        assert len(vals) >= 5 and max(vals) / min(vals) >= 10, arm.name  # a log range: under- to over-regularized
+    names = [c.arm for c in configurations(st)]
+    assert names.count("none") == 2  # SGD's and Adam's (AdamW at decay 0 is Adam)
+
+
+def test_max_norm_bound_holds_in_the_study(quick):
+    mn = next(a for a in quick.summary["arms"] if a["name"] == "max_norm")
+    for i in mn["configs"]:
+        c = quick.summary["configs"][i]
+        assert c["max_unit_norm"]["hi"] <= c["strength"] * (1 + 1e-5)
+
+
+def _with(summary: dict, cid: str, lo: float, hi: float) -> RunData:
+    s = copy.deepcopy(summary)
+    claim = next(c for c in s["claims"] if c["id"] == cid)
+    claim["difference"] = {"median": (lo + hi) / 2, "lo": lo, "hi": hi, "n": 8}
+    return RunData(Path("/nonexistent"), s)  # the words read the summary only
+
+
+CASES = {  # claim id -> intervals giving confirmed, refuted, inconclusive
+    "overfits": ((0.1, 0.3), (-0.3, -0.1), (-0.1, 0.1)),
+    "l1_sparser": ((0.1, 0.3), (-0.3, -0.1), (-0.1, 0.1)),
+    "adamw_beats_adam_l2": ((-0.3, -0.1), (0.1, 0.3), (-0.1, 0.1)),
+    "sgd_wd_is_l2": ((-1e-6, 1e-6), (5.0, 6.0), (-1e-6, 5.0)),
+    **{f"{a.name}_helps": ((-0.3, -0.1), (0.1, 0.3), (-0.1, 0.1)) for a in ARMS},
+}
+
+
+@pytest.mark.parametrize("cid", list(CASES))
+@pytest.mark.parametrize("which", [0, 1, 2])
+def test_each_verdict_rule_flips_the_sentence(quick, cid, which):
+    lo, hi = CASES[cid][which]
+    expected = ("confirmed", "refuted", "inconclusive")[which]
+    run = _with(quick.summary, cid, lo, hi)
+    claim = next(c for c in run.summary["claims"] if c["id"] == cid)
+    said = [line for line in text.observations(run) if line.startswith(f"\"{claim['statement']}\"")]
+    assert said and said[0].startswith(f"\"{claim['statement']}\": {expected} ("), said
+    if cid.endswith("_helps"):
+        arm = next(a for a in run.summary["arms"] if f"{a['name']}_helps" == cid)
+        assert arm["label"] in text.helped(run.summary)[expected]
+        assert any(row[0] == arm["label"] and row[-1] == expected for row in text.tables(run)[0]["rows"])
+    elif cid != "overfits":
+        assert any(line.startswith(f"\"{claim['statement']}\": {expected}") for line in text.key_findings(run))
+    else:
+        assert text.key_findings(run)[0].endswith(f"overfitting {expected}.")
