@@ -8,14 +8,13 @@ which counts as detected; ``()`` for healthy programs), ``SOURCE`` (a URL, or "t
 ``run(steps=None, seed=0) -> Outcome``.
 
 This module holds only what the programs share: the ``Outcome`` they return, the criterion test,
-a metrics helper that evaluates a model without drawing random numbers, and ``watch`` with the
-optional ``n_samples`` argument. Files whose names start with "_" are skipped by the runners.
+a metrics helper that evaluates a model without drawing random numbers, and ``watch`` (which
+passes ``n_samples`` through). Files whose names start with "_" are skipped by the runners.
 """
 from __future__ import annotations
 
 import functools
 import gzip
-import inspect
 import math
 import operator
 from dataclasses import dataclass, field
@@ -66,12 +65,8 @@ def criterion_holds(criterion: Criterion | None, metrics: dict[str, float]) -> b
 
 def watch(model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
           n_classes: int | None = None, n_samples: int | None = None, **kwargs):
-    """``trainlab.watch``; ``n_samples`` (the training-set size) is passed only where this
-    version of ``watch`` accepts it, so programs can declare it before the library does."""
-    accepted = inspect.signature(trainlab.watch).parameters
-    if n_samples is not None and "n_samples" in accepted:
-        kwargs["n_samples"] = n_samples
-    return trainlab.watch(model, optimizer, n_classes=n_classes, **kwargs)
+    """``trainlab.watch``, with ``n_samples`` (the training-set size) passed through."""
+    return trainlab.watch(model, optimizer, n_classes=n_classes, n_samples=n_samples, **kwargs)
 
 
 def mean_last(losses: Sequence[float], n: int = 10) -> float:

@@ -143,6 +143,6 @@ def test_each_verdict_rule_flips_the_sentence(quick, cid, lo, hi, expected):
     claim = next(c for c in s["claims"] if c["id"] == cid)
     claim["difference"] = {"median": (lo + hi) / 2, "lo": lo, "hi": hi, "n": 8}
     run = RunData(Path("/x"), s)
-    start = f"\"{claim['statement']}\": {expected} ("
+    start = f"\"{claim['claim']}\": {expected} ("
     assert any(line.startswith(start) for line in text.key_findings(run))
-    assert [r[1] for r in text.tables(run)[-1]["rows"] if r[0] == claim["statement"]] == [expected]
+    assert [r[3] for r in text.tables(run)[-1]["rows"] if r[0] == claim["claim"]] == [expected]

@@ -150,3 +150,73 @@ def test_chunking_changes_nothing():
     joined = PopulationMLP.concat(parts)
     for a, b in zip(full.parameters(), joined.parameters()):
         assert (a - b).abs().max().item() < 1e-6
+
+
+# ---- corner cases: zero gradients and weight_decay > 0, every optimizer, per-member values ----------
+# name -> (per-member hyperparameters of a population of 3, torch optimizer for member k)
+CORNER_HP = {
+    "sgd": ({"lr": [0.1, 0.05, 0.2], "weight_decay": [0.01, 0.1, 0.0]},
+            lambda p, h: torch.optim.SGD(p, lr=h["lr"], weight_decay=h["weight_decay"])),
+    "momentum": ({"lr": [0.1, 0.05, 0.2], "momentum": [0.9, 0.5, 0.0], "weight_decay": [0.01, 0.1, 0.05]},
+                 lambda p, h: torch.optim.SGD(p, lr=h["lr"], momentum=h["momentum"], weight_decay=h["weight_decay"])),
+    "nesterov": ({"lr": [0.1, 0.05, 0.2], "momentum": [0.9, 0.5, 0.7], "weight_decay": [0.01, 0.1, 0.05]},
+                 lambda p, h: torch.optim.SGD(p, lr=h["lr"], momentum=h["momentum"], nesterov=True,
+                                              weight_decay=h["weight_decay"])),
+    "rmsprop": ({"lr": [0.01, 0.003, 0.02], "alpha": [0.99, 0.9, 0.95], "eps": [1e-8, 1e-6, 1e-4],
+                 "momentum": [0.0, 0.9, 0.5], "weight_decay": [0.01, 0.1, 0.0]},
+                lambda p, h: torch.optim.RMSprop(p, lr=h["lr"], alpha=h["alpha"], eps=h["eps"], momentum=h["momentum"],
+                                                 weight_decay=h["weight_decay"])),
+    "adam": ({"lr": [0.01, 0.003, 0.02], "beta1": [0.9, 0.5, 0.0], "beta2": [0.999, 0.9, 0.99],
+              "eps": [1e-8, 1e-6, 1e-3], "weight_decay": [0.01, 0.1, 0.0]},
+             lambda p, h: torch.optim.Adam(p, lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"],
+                                           weight_decay=h["weight_decay"])),
+    "adamw": ({"lr": [0.01, 0.003, 0.02], "beta1": [0.9, 0.5, 0.0], "beta2": [0.999, 0.9, 0.99],
+               "eps": [1e-8, 1e-6, 1e-3], "weight_decay": [0.01, 0.1, 0.5]},
+              lambda p, h: torch.optim.AdamW(p, lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"],
+                                             weight_decay=h["weight_decay"])),
+}
+# per step, which gradients are zero: "all" (every tensor of every member), a member, one tensor of all
+ZERO_PLAN = ["none", "all", "none", "member1", "tensor0", "none", "all", "all", "none", "member0"]
+
+
+def _corner_grads(step: int, shapes, g: torch.Generator) -> list[torch.Tensor]:
+    grads = [torch.randn(s, generator=g) for s in shapes]
+    what = ZERO_PLAN[step]
+    for i, gr in enumerate(grads):
+        if what == "all" or (what == "tensor0" and i == 0):
+            gr.zero_()
+        elif what.startswith("member"):
+            gr[int(what[-1])] = 0.0
+    return grads
+
+
+def test_every_optimizer_row_has_a_corner_case():
+    from trainlab.optim import OPTIMIZERS
+
+    assert set(CORNER_HP) == set(OPTIMIZERS)
+
+
+@pytest.mark.parametrize("name", list(CORNER_HP))
+def test_zero_gradients_and_weight_decay_match_torch_optim_per_member(name):
+    """Steps with all-zero gradients (whole population, one member, one tensor), weight_decay > 0 and
+    every hyperparameter different per member: member k equals torch.optim on its own tensors."""
+    hp_lists, make_torch = CORNER_HP[name]
+    shapes = [(3, 4, 5), (3, 5)]
+    g = torch.Generator().manual_seed(11)
+    start = [torch.randn(s, generator=g) for s in shapes]
+    opt = PopulationOptimizer(name, [p.clone() for p in start], {k: torch.tensor(v) for k, v in hp_lists.items()})
+    solos = [[p[k].clone().requires_grad_(True) for p in start] for k in range(3)]
+    topts = [make_torch(solos[k], {key: v[k] for key, v in hp_lists.items()}) for k in range(3)]
+    params = [p.clone() for p in start]
+    for step in range(len(ZERO_PLAN)):
+        grads = _corner_grads(step, shapes, g)
+        params = opt.step(params, grads)
+        for k in range(3):
+            for p, gr in zip(solos[k], grads):
+                p.grad = gr[k].clone()
+            topts[k].step()
+    for k in range(3):
+        for p, solo in zip(params, solos[k]):
+            assert torch.allclose(p[k], solo.detach(), rtol=1e-5, atol=1e-6), f"{name} member {k}"
+    decayed = [h for h in hp_lists["weight_decay"] if h > 0]
+    assert decayed, "the corner needs weight_decay > 0"

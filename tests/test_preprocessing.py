@@ -70,10 +70,10 @@ def _with_claim(summary: dict, cid: str, lo: float, hi: float) -> RunData:
 def test_each_verdict_rule_flips_the_sentence(quick, cid, lo, hi, expected):
     run = _with_claim(quick.summary, cid, lo, hi)
     claim = next(c for c in run.summary["claims"] if c["id"] == cid)
-    start = f"\"{claim['statement']}\": {expected} ("
+    start = f"\"{claim['claim']}\": {expected} ("
     assert any(line.startswith(start) for line in text.observations(run))
     assert any(line.startswith(start) for line in text.key_findings(run))
-    assert [r[1] for r in text.tables(run)[-1]["rows"] if r[0] == claim["statement"]] == [expected]
+    assert [r[3] for r in text.tables(run)[-1]["rows"] if r[0] == claim["claim"]] == [expected]
 
 
 def _order(summary: dict, steps: dict[str, float]) -> dict:

@@ -79,13 +79,13 @@ def test_each_verdict_rule_flips_the_sentence(quick, cid, which):
     expected = ("confirmed", "refuted", "inconclusive")[which]
     run = _with(quick.summary, cid, lo, hi)
     claim = next(c for c in run.summary["claims"] if c["id"] == cid)
-    said = [line for line in text.observations(run) if line.startswith(f"\"{claim['statement']}\"")]
-    assert said and said[0].startswith(f"\"{claim['statement']}\": {expected} ("), said
+    said = [line for line in text.observations(run) if line.startswith(f"\"{claim['claim']}\"")]
+    assert said and said[0].startswith(f"\"{claim['claim']}\": {expected} ("), said
     if cid.endswith("_helps"):
         arm = next(a for a in run.summary["arms"] if f"{a['name']}_helps" == cid)
         assert arm["label"] in text.helped(run.summary)[expected]
         assert any(row[0] == arm["label"] and row[-1] == expected for row in text.tables(run)[0]["rows"])
     elif cid != "overfits":
-        assert any(line.startswith(f"\"{claim['statement']}\": {expected}") for line in text.key_findings(run))
+        assert any(line.startswith(f"\"{claim['claim']}\": {expected}") for line in text.key_findings(run))
     else:
         assert text.key_findings(run)[0].endswith(f"overfitting {expected}.")

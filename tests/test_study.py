@@ -107,11 +107,18 @@ def test_quick_is_a_preset_and_settings_are_frozen_and_json():
     ("deep", ["he_lrs=[0.01, 0.1]"], (), {"deep": {"he_lrs": [0.01, 0.1]}}),
 ])
 def test_command_line_settings_go_to_their_study(which, items, implied, expected):
-    assert parse_overrides(which, items, implied) == expected
+    from trainlab.lab import study_names
+
+    got = parse_overrides(which, items, implied)
+    assert {k: got[k] for k in expected} == expected
+    # `all`: every other study gets only what is implied for every study (the list grows with the lab)
+    assert set(got) == (set(study_names()) if which == "all" else set(expected))
+    for name in set(got) - set(expected):
+        assert got[name] == {setting: v for _, only, setting, v in implied if only is None}
 
 
 @pytest.mark.parametrize("which,items,implied,match", [
-    ("all", ["epochs=40"], (), "needs its study with `lab all`, e.g. dropout.epochs=40"),
+    ("all", ["epochs=40"], (), r"needs its study with `lab all`, e.g. [a-z-]+\.epochs=40"),  # the last study's name
     ("shallow", ["dropout.epochs=4"], (), "study 'dropout' is not run by `lab shallow`"),
     ("all", ["nosuch.epochs=4"], (), "study 'nosuch' is not run"),
     ("deep", ["seeds=4"], (("--seeds", None, "seeds", 3),), "--seeds and deep's setting seeds= both given"),
@@ -223,3 +230,13 @@ def test_report_changes_no_other_file(tmp_path):
     assert digest() == before and (out / "report.html").is_file()
     html = (out / "report.html").read_text()
     assert html.index("Key findings") < html.index("Observations")
+
+
+def test_a_study_prints_its_time_breakdown(tmp_path, capsys):
+    from trainlab.experiments.study import timing_line
+
+    assert timing_line("x", {"seconds": 10.0, "timing": {"train": 7.0, "figures": 2.0}}) == \
+        "x: 10.0 s (train 7.0 s, figures 2.0 s, other 1.0 s)"
+    summary = run_study(TINY, tmp_path / "tiny", StudyOptions(quiet=False))
+    err = capsys.readouterr().err
+    assert f"tiny: {summary['seconds']:.1f} s (work " in err and "figures" in err

@@ -1,7 +1,7 @@
 """trainlab: a lab bench for training neural networks from scratch.
 
 Public names only, imported on first use (so ``import trainlab`` and the CLI's usage errors stay
-fast). ``trainlab.watch(model, optimizer=None, n_classes=None)`` attaches the training-health
+fast). ``trainlab.watch(model, optimizer=None, n_classes=None, n_samples=None)`` attaches the training-health
 diagnostics to any PyTorch model (the README's "Diagnostics for any PyTorch model").
 """
 from __future__ import annotations

@@ -174,7 +174,8 @@ def _print_train_summary(cfg, s: dict, out: Path) -> None:
 
 @app.command()
 def lab(
-    study: str = typer.Argument("all", help="all, or one study: shallow, deep, dropout"),
+    study: str = typer.Argument("all", help="all, or one study: shallow, deep, dropout, optimizers, gd-vs-sgd, "
+                                            "regularization, schedules, preprocessing, augmentation"),
     settings: Optional[List[str]] = typer.Argument(None, help="study settings: epochs=40 seeds=8 (one study), "
                                                               "dropout.epochs=40 (with all)"),
     out: Optional[Path] = typer.Option(None, "--out", help="output folder (default runs/lab-<timestamp>)"),
@@ -372,10 +373,12 @@ def doctor(
     python: Optional[str] = typer.Option(None, "--python", help="FILE.py:FUNCTION returning (model, optimizer, batches[, loss_fn])"),
     steps: int = typer.Option(100, "--steps", min=1, help="steps of the short training probe"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the report as JSON here"),
+    verify: bool = typer.Option(False, "--verify", help="try each root cause's fix on a copy, re-run the checks (same seed and batches), report fixed / improved / not fixed / not applicable"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help=THREADS_HELP),
 ) -> None:
-    """Pre-training checks: loss at init, inputs, init scale, overfit one small batch, a short probe.
+    """Pre-training checks: loss at init, inputs, init scale, overfit one small batch, a short probe,
+    a gradient check and a regularization check; findings root causes first.
 
     Exits 1 when any finding is an error, 2 on a bad config.
     """
@@ -388,7 +391,7 @@ def doctor(
         _check_json_out(json_out)
     set_threads(threads)
     rc = doctor_main(str(config) if config else None, python, build=lambda p: build_from_path(p, list(overrides or [])),
-                     steps=steps, json_out=json_out, console=console, err_console=err_console)
+                     steps=steps, json_out=json_out, console=console, err_console=err_console, verify=verify)
     raise typer.Exit(rc)
 
 

@@ -154,6 +154,7 @@ class TrainConfig(_Strict):
     eval_every: int = Field(10, gt=0)  # evaluate train/val loss and accuracy every n steps
     loss: Literal["cross_entropy", "mse_softmax", "mse_sigmoid"] = "cross_entropy"  # seed 001 uses MSE on outputs
     early_stopping: Optional[EarlyStopConfig] = None  # None: train all steps; else stop/restart members on a plateau
+    record_norms: bool = True  # per-layer grad/weight/bias norms and update ratio at each evaluation; off for huge sweeps
 
 
 class PopulationConfig(_Strict):

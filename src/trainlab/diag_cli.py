@@ -128,13 +128,14 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 def doctor_main(target: str | None = None, python: str | None = None, *, build: Builder | None = None,
                 built: Built | None = None, n_classes: int | None = None, steps: int = 100,
                 overfit_steps: int = 500, json_out: Path | None = None, console: Any = None,
-                err_console: Any = None) -> int:
-    """Run the doctor, print its report and findings; return 0, 1 (an error finding) or 2."""
+                err_console: Any = None, verify: bool = False) -> int:
+    """Run the doctor, print its report and findings (grouped under root causes; with ``verify``,
+    each root cause's fix tried on a copy); return 0, 1 (an error finding) or 2."""
     given, console = err_console or console, _console(console)
     try:
         model, optimizer, batches, loss_fn = resolve_setup(target, python, build, built)
         report = run_doctor(model, optimizer, batches, loss_fn=loss_fn, n_classes=n_classes,
-                            steps=steps, overfit_steps=overfit_steps)
+                            steps=steps, overfit_steps=overfit_steps, verify=verify)
     except UsageError as e:
         _error(given, str(e))
         return EXIT_USAGE
@@ -183,34 +184,82 @@ def lr_find_main(target: str | None = None, python: str | None = None, *, build:
 # ---- rendering -------------------------------------------------------------------------------
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 MAX_ROWS_PER_CODE = 3  # a 20-layer net can raise one code on every layer: show 3, count the rest
+INFERRED_NOTE = ("grouping inferred from trainlab's cause-and-effect table (trainlab/diagnose/causes.py), "
+                 "not tested; `trainlab doctor --verify` tries each root cause's fix on a copy")
 
 
-def print_findings(findings: list[Finding], console: Any = None, title: str = "findings") -> None:
-    """Print findings as a rich table with their fixes; repeated codes are collapsed."""
+def _where(f: Finding) -> str:
+    return f" [{f.layer}]" if f.layer else ""
+
+
+def print_findings(findings: list[Finding], console: Any = None, title: str = "findings",
+                   verified: bool = False) -> None:
+    """Print findings root causes first: each warning or error that follows from another is folded
+    under it (``causes.root_causes``), with the cause's fix; info findings follow as notes."""
     from rich.console import Console
     from rich.table import Table
+
+    from trainlab.diagnose.causes import root_causes
 
     console = console or Console()
     if not findings:
         console.print("[green]no findings: nothing looks wrong[/green]")
         return
-    table = Table(title=title, show_lines=False)
-    for col in ("severity", "code", "layer", "step", "what", "fix"):
-        table.add_column(col, overflow="fold")
-    shown: dict[str, int] = {}
-    for f in findings:
-        shown[f.code] = shown.get(f.code, 0) + 1
-        if shown[f.code] <= MAX_ROWS_PER_CODE:
-            table.add_row(f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]", f.code, f.layer or "",
-                          str(f.step), f.message + (f" (x{f.count})" if f.count > 1 else ""), f.fix)
-    for code, n in shown.items():
-        if n > MAX_ROWS_PER_CODE:
-            table.add_row("", code, "", "", f"... and {n - MAX_ROWS_PER_CODE} more layers", "")
-    console.print(table)
+    groups = root_causes(findings)
+    if groups:
+        table = Table(title=f"{title}: root causes first", show_lines=True)
+        for col in ("severity", "root cause", "what", "fix", "follows from it"):
+            table.add_column(col, overflow="fold")
+        for g in groups:
+            own = g.findings[:MAX_ROWS_PER_CODE]
+            what = "\n".join(f"{f.message}{_where(f)} (step {f.step}{f', x{f.count}' if f.count > 1 else ''})"
+                             for f in own)
+            if len(g.findings) > MAX_ROWS_PER_CODE:
+                what += f"\n... and {len(g.findings) - MAX_ROWS_PER_CODE} more layers"
+            effects: dict[str, int] = {}
+            for f in g.effects:
+                effects[f.code] = effects.get(f.code, 0) + 1
+            folded = ", ".join(c + (f" ({n} layers)" if n > 1 else "") for c, n in effects.items())
+            table.add_row(f"[{SEVERITY_STYLE[g.severity]}]{g.severity}[/]", g.code, what, g.fix, folded or "-")
+        console.print(table)
+        if any(g.effects for g in groups) and not verified:
+            console.print(f"[dim]{INFERRED_NOTE}[/dim]")
+    notes = [f for f in findings if f.severity == "info"]
+    if notes:
+        t = Table(title="notes (info)", show_lines=False)
+        for col in ("code", "layer", "step", "what"):
+            t.add_column(col, overflow="fold")
+        shown: dict[str, int] = {}
+        for f in notes:
+            shown[f.code] = shown.get(f.code, 0) + 1
+            if shown[f.code] <= MAX_ROWS_PER_CODE:
+                ended = f" (ended by step {f.resolved_at})" if f.resolved_at is not None else ""
+                t.add_row(f.code, f.layer or "", str(f.step), f.message + ended)
+        console.print(t)
+
+
+def print_verification(verification: Any, console: Any = None) -> None:
+    """The verify table: per root cause, the fix tried, the loss before and after, the verdict."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    style = {"fixed": "green", "improved": "cyan", "not fixed": "red", "not applicable": "dim"}
+    t = Table(title=f"--verify: each root cause's fix on a copy (same seed, same batches, "
+                    f"{verification.steps}-step probe)", show_lines=True)
+    for col in ("root cause", "fix tried", "verdict", "figures", "effects gone / remaining"):
+        t.add_column(col, overflow="fold")
+    for r in verification.results:
+        gone = ", ".join(r.effects_gone) or "-"
+        left = ", ".join(r.effects_remaining) or "-"
+        t.add_row(r.code, r.fix, f"[{style[r.verdict]}]{r.verdict}[/]", r.note,
+                  f"gone: {gone}\nremaining: {left}" if r.after is not None else "-")
+    console.print(t)
 
 
 def print_report(report: DoctorReport, console: Any = None) -> None:
-    """Print the doctor's measurements (loss at init, inputs, init scales, overfit) and findings."""
+    """Print the doctor's measurements (loss at init, inputs, init scales, overfit, gradient and
+    regularization checks), the findings root causes first, and the --verify table."""
     from rich.console import Console
     from rich.table import Table
 
@@ -232,8 +281,20 @@ def print_report(report: DoctorReport, console: Any = None) -> None:
         verdict = "[green]yes[/green]" if o.reached else "[red]no[/red]"
         console.print(f"overfit {o.samples} samples: {verdict} after {o.steps} steps (loss "
                       f"{o.initial_loss:.3g} -> {o.final_loss:.3g}{acc})")
-    console.print(f"training probe: {report.probe_steps} steps with watch()")
-    print_findings(report.findings, console)
+    final = f", final loss {report.probe_final_loss:.4g}" if report.probe_final_loss is not None else ""
+    console.print(f"training probe: {report.probe_steps} steps with watch(){final}")
+    g = report.gradient
+    if g is not None:
+        console.print(f"gradient check (float64, {g.coordinates} coordinates): " +
+                      (f"skipped ({g.skipped})" if g.skipped else f"largest relative error {g.max_rel_error:.2g}"))
+    r = report.regularization
+    if r is not None:
+        console.print(f"regularization check: loss at init {r.loss_zero:.4g} (strength 0), {r.loss:.4g} "
+                      f"({r.strength:g}), {r.loss_raised:.4g} (raised): " +
+                      ("[green]rises with the strength[/green]" if r.raised else "[red]does not rise[/red]"))
+    print_findings(report.findings, console, verified=report.verification is not None)
+    if report.verification is not None:
+        print_verification(report.verification, console)
 
 
 def plot_lr_find(result: LRFindResult, path: str | Path) -> Path:

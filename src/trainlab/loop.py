@@ -24,6 +24,7 @@ from trainlab import faults, interrupts
 from trainlab.losses import LOSSES, accuracy
 from trainlab.nn import fused
 from trainlab.nn.population import PopulationMLP
+from trainlab.norms import layer_norms
 from trainlab.optim import PopulationOptimizer
 from trainlab.regularize import max_norm_, penalty
 from trainlab.rng import counter_uniform, member_keys
@@ -47,22 +48,30 @@ class Stop:
 
 @dataclass
 class History:
-    """Metrics per evaluation (rows) and member (columns); step 0 is the model at init."""
+    """Metrics per evaluation (rows) and member (columns); step 0 is the model at init.
+
+    ``layers`` holds the per-layer norms (``trainlab.norms``), (K, layers) per evaluation, apart
+    from ``metrics`` so that code reading one number per member never meets them."""
 
     steps: list[int] = field(default_factory=list)
     metrics: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    layers: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
-    def add(self, step: int, values: dict[str, torch.Tensor]) -> None:
+    def add(self, step: int, values: dict[str, torch.Tensor],
+            layers: Optional[dict[str, torch.Tensor]] = None) -> None:
         self.steps.append(step)
         for k, v in values.items():
             self.metrics.setdefault(k, []).append(v.detach().cpu().numpy().astype(np.float64))
+        for k, v in (layers or {}).items():
+            self.layers.setdefault(k, []).append(v.detach().cpu().numpy().astype(np.float64))
 
     def array(self, name: str) -> np.ndarray:
-        """(n_evals, K) array of one metric."""
-        return np.stack(self.metrics[name]) if self.metrics.get(name) else np.zeros((0, 0))
+        """(n_evals, K) array of one metric, or (n_evals, K, layers) of one norm."""
+        rows = self.metrics.get(name) or self.layers.get(name)
+        return np.stack(rows) if rows else np.zeros((0, 0))
 
     def arrays(self) -> dict[str, np.ndarray]:
-        out = {k: self.array(k) for k in self.metrics}
+        out = {k: self.array(k) for k in [*self.metrics, *self.layers]}
         out["steps"] = np.asarray(self.steps, dtype=np.int64)
         return out
 
@@ -123,6 +132,7 @@ class TrainSpec:
     l2: Optional[torch.Tensor] = None
     max_norm: Optional[float | torch.Tensor] = None  # bound c: one float, or (K,) per member (inf: none)
     eval_batch: int = 8192  # rows per evaluation forward pass, bounding memory
+    record_norms: bool = True  # per-layer norms at each evaluation (trainlab.norms)
     # live data augmentation: augment(xb (K, B, D), yb, step, keys) -> (xb, yb), e.g. data.augment.RandomShift
     augment: Optional[Callable[..., tuple[torch.Tensor, torch.Tensor]]] = None
 
@@ -207,13 +217,14 @@ def fit(model: PopulationMLP, optimizer: PopulationOptimizer, train: tuple[torch
     alive = torch.ones(model.K, dtype=torch.bool, device=x.device)
     state = FitState(model, optimizer, 0, History(), alive, torch.zeros_like(alive))
 
-    def record(step: int) -> Optional[Stop]:
+    def record(step: int, before=None, grads=None) -> Optional[Stop]:
         tl, ta = evaluate(model, x, y, spec.loss, spec.eval_batch)
         vals = {"train_loss": tl, "train_acc": ta}
         if val is not None and val[0].shape[0] > 0:
             vl, va = evaluate(model, val[0], val[1], spec.loss, spec.eval_batch)
             vals |= {"val_loss": vl, "val_acc": va}
-        state.history.add(step, vals)
+        norms = layer_norms(len(model.weights), params, before, grads) if spec.record_norms else None
+        state.history.add(step, vals, norms)
         return _emit(callbacks, "on_eval", state)
 
     _emit(callbacks, "on_fit_start", state)
@@ -249,6 +260,8 @@ def fit(model: PopulationMLP, optimizer: PopulationOptimizer, train: tuple[torch
             if not bool(active.any()):
                 stop = Stop(Reason.EARLY_STOP, f"every member stopped early by step {step}")
                 break
+            evaluating = (step + 1) % spec.eval_every == 0 or step + 1 == spec.steps
+            before = params if evaluating else None  # the step returns new tensors; update_ratio reads both
             params = optimizer.step(params, list(grads), active)
             if spec.max_norm is not None:
                 max_norm_(params[0:2 * len(model.weights):2], spec.max_norm)
@@ -259,8 +272,8 @@ def fit(model: PopulationMLP, optimizer: PopulationOptimizer, train: tuple[torch
             stop = _emit(callbacks, "on_step_end", state)
             if progress is not None:
                 progress(1)
-            if stop is None and (step % spec.eval_every == 0 or step == spec.steps):
-                stop = record(step)
+            if stop is None and evaluating:
+                stop = record(step, before, grads)
     except KeyboardInterrupt:
         interrupts.mark()
         stop = Stop(Reason.INTERRUPTED, f"interrupted at step {step}")

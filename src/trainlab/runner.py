@@ -72,7 +72,8 @@ def train_spec(cfg: Config, table: MemberTable, device) -> TrainSpec:
     """What ``fit`` needs: the config's training settings and the members' penalty strengths and bounds."""
     return TrainSpec(steps=cfg.train.steps, batch_size=cfg.train.batch_size, eval_every=cfg.train.eval_every,
                      loss=cfg.train.loss, l1=table.l1.to(device), l2=table.l2.to(device),
-                     max_norm=None if table.max_norm is None else table.max_norm.to(device))
+                     max_norm=None if table.max_norm is None else table.max_norm.to(device),
+                     record_norms=cfg.train.record_norms)
 
 
 def chunk_size(cfg: Config, n_rows: int, input_dim: int, n_classes: int) -> int:
@@ -139,15 +140,17 @@ def run_population(cfg: Config, dataset, members: MemberTable | Sequence[Member]
 
 
 def _merge_histories(fits: list[FitResult]) -> dict[str, np.ndarray]:
-    """Concatenate chunk histories along the member axis (chunks that stopped early are padded with NaN)."""
+    """Concatenate chunk histories along the member axis (chunks that stopped early are padded with NaN).
+
+    Metrics are (evaluations, members); the per-layer norms (evaluations, members, layers)."""
     all_steps = sorted({s for f in fits for s in f.history.steps})
     out: dict[str, np.ndarray] = {"steps": np.asarray(all_steps, dtype=np.int64)}
-    names = list(fits[0].history.metrics)
+    names = [*fits[0].history.metrics, *fits[0].history.layers]
     for name in names:
         cols = []
         for f in fits:
             a = f.history.array(name)
-            full = np.full((len(all_steps), a.shape[1]), np.nan)
+            full = np.full((len(all_steps), *a.shape[1:]), np.nan)
             pos = [all_steps.index(s) for s in f.history.steps]
             full[pos] = a
             cols.append(full)
@@ -201,7 +204,7 @@ def run_config(cfg: Config, out: Optional[Path] = None, console: Any = None,
         for k, info in f.frozen.items():
             frozen[members[offset + k].id] = info
         offset += f.model.K
-    last = {k: v[-1] for k, v in arrays.items() if k != "steps"}
+    last = {k: v[-1] for k, v in arrays.items() if k != "steps" and v.ndim == 2}  # not the per-layer norms
     member_rows = []
     for j, m in enumerate(members):
         member_rows.append({"id": m.id, "seed": m.seed, "values": m.values, "frozen": frozen.get(m.id),

@@ -114,7 +114,7 @@ def export_metrics(folder: Path, logdir: Optional[Path] = None) -> Path:
     w = _writer(logdir)
     ids = [m["id"] for m in rf.members] or None
     for name, arr in rf.metrics.items():
-        if name == "steps":
+        if name == "steps" or arr.ndim != 2:  # the per-layer norms: (evaluations, members, layers)
             continue
         for j in range(arr.shape[1]):
             for s, v in zip(rf.metrics["steps"].tolist(), arr[:, j].tolist()):

@@ -5,6 +5,7 @@ config describes (its first member), so the same checks run on trainlab configs 
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 import torch
@@ -55,8 +56,22 @@ def batches_of(x: torch.Tensor, y: torch.Tensor, batch_size: int | None, n_batch
     return out[:n_batches]
 
 
+def weight_penalty(model: torch.nn.Module, l1: float, l2: float) -> torch.Tensor:
+    """The config's penalty on one model's weights (not biases), as ``trainlab.regularize`` adds it
+    to the loss: ``l1 * sum |W| + l2 / 2 * sum W^2``."""
+    weights = [m.weight for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    total = torch.zeros((), device=weights[0].device if weights else None)
+    for w in weights:
+        total = total + l1 * w.abs().sum() + 0.5 * l2 * (w * w).sum()
+    return total
+
+
 def setup_from_config(cfg: Config, n_batches: int = 200) -> tuple[Any, Any, list, Callable]:
-    """(model, optimizer, batches, loss_fn) for the config's first member, in plain PyTorch."""
+    """(model, optimizer, batches, loss_fn) for the config's first member, in plain PyTorch.
+
+    With ``regularize.l1``/``l2`` the loss is a ``Penalized`` loss (strength 1 = the config's
+    values), so ``doctor``'s regularization check can raise it.
+    """
     member = expand_members(cfg)[0]
     mcfg = member_config(cfg, member)
     ds = load_data(mcfg.data, mcfg.run.seed)
@@ -64,7 +79,13 @@ def setup_from_config(cfg: Config, n_batches: int = 200) -> tuple[Any, Any, list
     model = pop.member(0)
     optimizer = TORCH_OPTIMIZERS[mcfg.optim.name](model.parameters(), mcfg.optim)
     batches = batches_of(ds.train.x, ds.train.y, mcfg.train.batch_size, n_batches, mcfg.run.seed)
-    return model, optimizer, batches, _loss_fn(mcfg.train.loss)
+    loss_fn = _loss_fn(mcfg.train.loss)
+    reg = mcfg.regularize
+    if reg.l1 > 0 or reg.l2 > 0:
+        from trainlab.diagnose.numeric import Penalized
+
+        loss_fn = Penalized(loss_fn, model, functools.partial(weight_penalty, l1=reg.l1, l2=reg.l2), 1.0)
+    return model, optimizer, batches, loss_fn
 
 
 def build_from_path(path: str, overrides: list[str] | None = None) -> tuple[Any, Any, list, Callable]:

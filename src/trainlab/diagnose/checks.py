@@ -1,76 +1,39 @@
 """Health rules: plain functions from measured numbers to Findings.
 
 Measuring and deciding are separate. ``watch.py`` (and ``doctor.py``) measure numbers on a
-schedule and put them into an ``Evidence`` record; every rule here reads only that record and
-returns a list of ``Finding``. So a rule can be tested with hand-made numbers, and the watcher
-can be tested for what it measures. ``RULES`` is the table of rules; each rule's thresholds
-come from its row in ``findings.CODES``.
+schedule and put them into an ``Evidence`` record (``evidence.py``); every rule here reads only
+that record and returns a list of ``Finding``. So a rule can be tested with hand-made numbers, and
+the watcher can be tested for what it measures. ``RULES`` is the table of rules (this module's
+rules on the loss, gradients and units, then ``checks_wiring.py``'s on how the program is wired);
+each rule's thresholds come from its row in ``findings.CODES``.
 
 A rule whose numbers are missing (no optimizer, no validation, too few steps) returns ``[]``.
+*State* rules (a plateau, oscillation, overfitting, ...) judge something that can end: they
+return ``None`` when they cannot judge, and ``[]`` when they judged it absent, which lets the
+watcher mark an earlier finding of theirs as ended (``FindingLog.resolve``).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from statistics import median
 from typing import Callable, Sequence
 
+from trainlab.diagnose.checks_wiring import WIRING, Judgement
+from trainlab.diagnose.evidence import Evidence, ValPoint, finite
 from trainlab.diagnose.findings import CODES, Finding, make_finding
 
+__all__ = ["Evidence", "ValPoint", "Rule", "RULES", "run_rules", "evaluate_rules"]
 
-@dataclass
-class ValPoint:
-    """One evaluation: the step, the training loss around it, and the validation numbers."""
-
-    step: int
-    train_loss: float
-    val_loss: float
-    val_acc: float | None = None
-
-
-@dataclass
-class Evidence:
-    """Everything measured up to one step. Per-layer dicts are keyed by module name.
-
-    ``first_losses`` holds the losses of steps 1, 2, ...; ``recent_losses`` the last losses
-    ending at ``step``. ``layer_order`` lists the weight layers first (input side) to last.
-    """
-
-    step: int
-    first_losses: Sequence[float] = ()
-    recent_losses: Sequence[float] = ()
-    n_classes: int | None = None
-    has_optimizer: bool = True
-    layer_order: Sequence[str] = ()
-    grad_norms: dict[str, float] = field(default_factory=dict)
-    max_grad_history: Sequence[float] = ()  # largest layer gradient norm per measured step
-    update_ratios: dict[str, Sequence[float]] = field(default_factory=dict)
-    input_layer: str | None = None
-    input_mean: float | None = None
-    input_rms: float | None = None
-    dead_fraction: dict[str, float] = field(default_factory=dict)
-    saturated_fraction: dict[str, float] = field(default_factory=dict)
-    row_spread: dict[str, float] = field(default_factory=dict)
-    output_sum_error: float | None = None
-    output_min: float | None = None
-    stale_grad: dict[str, tuple[float, float]] = field(default_factory=dict)
-    val_history: Sequence[ValPoint] = ()
-
-
-def _finite(xs: Sequence[float]) -> list[float]:
-    return [float(x) for x in xs if math.isfinite(x)]
+_finite = finite
 
 
 def _start_level(ev: Evidence) -> float | None:
-    first = _finite(ev.first_losses[:5])
-    return median(first) if first else None
+    return ev.start_level()
 
 
 def _reference_level(ev: Evidence) -> float | None:
-    """The loss of a model that learned nothing: ln C when known, else the starting loss."""
-    if ev.n_classes and ev.n_classes >= 2:
-        return math.log(ev.n_classes)
-    return _start_level(ev)
+    return ev.reference_level()
 
 
 def check_nonfinite_loss(ev: Evidence) -> list[Finding]:
@@ -83,7 +46,10 @@ def check_nonfinite_loss(ev: Evidence) -> list[Finding]:
 
 
 def check_loss_at_init(ev: Evidence) -> list[Finding]:
-    """First loss far from ln C for a C-class cross-entropy problem (needs n_classes)."""
+    """First loss far from ln C for a C-class cross-entropy problem (needs n_classes).
+
+    Off by more than the tolerance: info; above ``warn_ratio`` x ln C: a warning (the size at
+    which an init costs results; ``CODES``)."""
     if not ev.n_classes or ev.n_classes < 2 or not ev.first_losses:
         return []
     first = float(ev.first_losses[0])
@@ -94,28 +60,34 @@ def check_loss_at_init(ev: Evidence) -> list[Finding]:
     tol = max(float(spec.threshold), spec.extra["rel"] * expected)
     if abs(first - expected) <= tol:
         return []
+    ratio = first / expected
+    severity = "warning" if ratio > spec.extra["warn_ratio"] else "info"
+    side = (f"{ratio:.2g}x ln C" if first > expected else
+            "below ln C (fine when the output bias was set to the class prior)")
     return [make_finding("loss_at_init", 1, f"first loss {first:.3g}, expected about "
-                         f"ln({ev.n_classes}) = {expected:.3g} (tolerance {tol:.2g})",
-                         value=first, threshold=tol)]
+                         f"ln({ev.n_classes}) = {expected:.3g} (tolerance {tol:.2g}): {side}",
+                         value=first, threshold=tol, severity=severity)]
 
 
 def check_unnormalized_inputs(ev: Evidence) -> list[Finding]:
-    """The first layer's inputs are far from zero mean and unit scale."""
+    """The first layer's inputs are far from zero mean and unit scale (info; a warning when far
+    enough to cost training, ``CODES``)."""
     if ev.input_mean is None or ev.input_rms is None:
         return []
-    spec = CODES["unnormalized_inputs"]
+    spec, x = CODES["unnormalized_inputs"], CODES["unnormalized_inputs"].extra
     mean, rms = ev.input_mean, ev.input_rms
     if abs(mean) > spec.threshold:
-        why, value, thr = f"mean {mean:.3g}", mean, spec.threshold
-    elif rms > spec.extra["rms_high"]:
-        why, value, thr = f"rms {rms:.3g}", rms, spec.extra["rms_high"]
-    elif rms < spec.extra["rms_low"]:
-        why, value, thr = f"rms {rms:.3g}", rms, spec.extra["rms_low"]
+        why, value, thr, warn = f"mean {mean:.3g}", mean, spec.threshold, abs(mean) > x["warn_mean"]
+    elif rms > x["rms_high"]:
+        why, value, thr, warn = f"rms {rms:.3g}", rms, x["rms_high"], rms > x["warn_rms_high"]
+    elif rms < x["rms_low"]:
+        why, value, thr, warn = f"rms {rms:.3g}", rms, x["rms_low"], rms < x["warn_rms_low"]
     else:
         return []
     return [make_finding("unnormalized_inputs", ev.step, f"inputs to the first layer have {why} "
                          f"(mean {mean:.3g}, rms {rms:.3g}); expected about 0 and 1",
-                         layer=ev.input_layer, value=value, threshold=thr)]
+                         layer=ev.input_layer, value=value, threshold=thr,
+                         severity="warning" if warn else "info")]
 
 
 def _ends(ev: Evidence) -> tuple[str, str, float, float] | None:
@@ -202,21 +174,55 @@ def _median_ratios(ev: Evidence) -> dict[str, float]:
     return out
 
 
+def _oscillation(ev: Evidence) -> tuple[float, float, float] | None:
+    """(sign-flip rate, mean |step change| / level, level) over the oscillation window."""
+    window = int(CODES["loss_oscillation"].extra["window"])
+    vals = ev.recent_losses[-window:]
+    if len(vals) < window or not all(math.isfinite(x) for x in vals):
+        return None
+    diffs = [b - a for a, b in zip(vals[:-1], vals[1:])]
+    flips = sum(1 for a, b in zip(diffs[:-1], diffs[1:]) if a * b < 0) / max(len(diffs) - 1, 1)
+    level = max(median(vals), 0.2 * (ev.reference_level() or 0.0), 1e-12)
+    return flips, sum(abs(d) for d in diffs) / len(diffs) / level, median(vals)
+
+
+def _oscillating(ev: Evidence) -> bool:
+    osc, spec = _oscillation(ev), CODES["loss_oscillation"]
+    return osc is not None and osc[0] > spec.extra["sign_rate"] and osc[1] > spec.threshold
+
+
+def _loss_rise(ev: Evidence) -> tuple[float, float] | None:
+    """(start, recent level) when the loss rose above ``loss_rise`` x where it started."""
+    spec = CODES["lr_too_high"]
+    starts = [x for x in (ev.first_loss(), ev.start_level()) if x is not None and x > 0]
+    if not starts or len(ev.recent_losses) < 20 or ev.step < 20:
+        return None
+    start = min(starts)
+    level = median(float(x) if math.isfinite(x) else math.inf for x in ev.recent_losses[-10:])
+    return (start, level) if level > spec.extra["loss_rise"] * start else None
+
+
 def check_lr_too_high(ev: Evidence) -> list[Finding]:
-    """Updates far larger than 1e-3 of the weights, or a loss that rose above its start."""
+    """A loss that rose above where it started; updates far larger than 1e-3 of the weights are
+    a warning only with such evidence from the loss (or jumps, or a non-finite loss), else info."""
     spec = CODES["lr_too_high"]
     out = []
-    for name, r in _median_ratios(ev).items():
-        if r > spec.threshold:
+    rise = _loss_rise(ev)
+    if rise:
+        start, level = rise
+        out.append(make_finding("lr_too_high", ev.step, f"the loss rose from {start:.3g} to "
+                                f"{level:.3g} (median of the last 10 steps)", value=level / start,
+                                threshold=spec.extra["loss_rise"]))
+    ratios = {n: r for n, r in _median_ratios(ev).items() if r > spec.threshold}
+    if ratios:
+        trouble = ("the loss rose" if rise else "the loss jumps" if _oscillating(ev) else
+                   "the loss is not finite" if any(not math.isfinite(x) for x in ev.recent_losses[-10:])
+                   else None)
+        for name, r in ratios.items():
+            note = f"; {trouble}" if trouble else "; the loss shows no trouble yet (a prior, not evidence)"
             out.append(make_finding("lr_too_high", ev.step, f"update/weight ratio {r:.3g} "
-                                    f"(healthy: about 1e-3)", layer=name, value=r))
-    start, recent = _start_level(ev), ev.recent_losses[-10:]
-    if start and start > 0 and len(ev.recent_losses) >= 20 and ev.step >= 20:
-        level = median(float(x) if math.isfinite(x) else math.inf for x in recent)
-        if level > spec.extra["loss_rise"] * start:
-            out.append(make_finding("lr_too_high", ev.step, f"the loss rose from {start:.3g} to "
-                                    f"{level:.3g} (median of the last 10 steps)", value=level / start,
-                                    threshold=spec.extra["loss_rise"]))
+                                    f"(healthy: about 1e-3){note}", layer=name, value=r,
+                                    severity="warning" if trouble else "info"))
     return out
 
 
@@ -229,68 +235,82 @@ def _relative_change(losses: Sequence[float]) -> float | None:
     return (a - b) / max(abs(a), 1e-12)
 
 
-def check_lr_too_low(ev: Evidence) -> list[Finding]:
-    """Tiny updates in every layer while the loss stays flat."""
+def check_lr_too_low(ev: Evidence) -> Judgement:
+    """Tiny updates in every layer while the loss stays flat (a state: a warm-up ends it)."""
     spec = CODES["lr_too_low"]
     ratios = _median_ratios(ev)
     change = _relative_change(ev.recent_losses[-20:])
     if not ratios or change is None or max(ratios.values()) <= 0:
-        return []
+        return None
     top = max(ratios.values())
-    if top < spec.threshold and abs(change) < spec.extra["flat"]:
+    if top >= spec.threshold:
+        return []  # the updates are no longer tiny (a warm-up ended): judged over
+    if abs(change) < spec.extra["flat"]:
         return [make_finding("lr_too_low", ev.step, f"largest update/weight ratio {top:.2g} "
                              f"(healthy: about 1e-3); loss changed {change:.2%} over 20 steps",
                              value=top)]
-    return []
+    return None  # tiny updates, but the loss moved (noise?): no judgement either way
 
 
-def check_loss_plateau(ev: Evidence) -> list[Finding]:
-    """The loss stopped improving while still near where it started."""
+def check_loss_plateau(ev: Evidence) -> Judgement:
+    """The loss stopped improving while still near the level of a model that learned nothing
+    (and, for class scores, its predictions carry almost no information about the input)."""
     spec = CODES["loss_plateau"]
     window = int(spec.extra["window"])
-    change, ref = _relative_change(ev.recent_losses[-window:]), _reference_level(ev)
+    change, ref = _relative_change(ev.recent_losses[-window:]), ev.reference_level()
     if len(ev.recent_losses) < window or ev.step < 2 * window or change is None or not ref:
-        return []
-    level = median(_finite(ev.recent_losses[-window // 2:]))
-    if abs(change) < spec.threshold and level > spec.extra["still_high"] * ref:
+        return None
+    level = median(finite(ev.recent_losses[-window // 2:]))
+    informative = (ev.class_scores() and ev.output_info is not None
+                   and ev.output_info > spec.extra["info_floor"] * ref)
+    if level <= spec.extra["still_high"] * ref or informative:
+        return []  # away from the level of a model that learned nothing: no plateau there
+    if abs(change) < spec.threshold:
         return [make_finding("loss_plateau", ev.step, f"loss {level:.3g} changed by {change:.2%} "
-                             f"over the last {window} steps and is still near the level of a "
-                             f"model that learned nothing ({ref:.3g})", value=change)]
-    return []
+                             f"over the last {window} steps and is {level / ref:.0%} of the level of "
+                             f"a model that learned nothing ({ref:.3g})", value=change)]
+    return None  # near that level but moving: no judgement either way
 
 
-def check_loss_oscillation(ev: Evidence) -> list[Finding]:
+def check_loss_oscillation(ev: Evidence) -> Judgement:
     """Step-to-step loss changes that flip sign often and are large against the loss level."""
     spec = CODES["loss_oscillation"]
-    window = int(spec.extra["window"])
-    vals = ev.recent_losses[-window:]
-    if len(vals) < window or not all(math.isfinite(x) for x in vals):
-        return []
-    diffs = [b - a for a, b in zip(vals[:-1], vals[1:])]
-    flips = sum(1 for a, b in zip(diffs[:-1], diffs[1:]) if a * b < 0) / max(len(diffs) - 1, 1)
-    level = max(median(vals), 0.2 * (_reference_level(ev) or 0.0), 1e-12)
-    amplitude = sum(abs(d) for d in diffs) / len(diffs) / level
+    osc = _oscillation(ev)
+    if osc is None:
+        return None
+    flips, amplitude, level = osc
     if flips > spec.extra["sign_rate"] and amplitude > spec.threshold:
         return [make_finding("loss_oscillation", ev.step, f"loss changes direction on "
                              f"{flips:.0%} of steps with mean jump {amplitude:.2f}x its level "
-                             f"{median(vals):.3g}", value=amplitude)]
-    return []
+                             f"{level:.3g}", value=amplitude)]
+    if flips <= spec.extra["sign_rate"] or amplitude < spec.extra["calm"] * spec.threshold:
+        return []  # a trend, or clearly calmer: judged over
+    return None
 
 
-def check_overfitting(ev: Evidence) -> list[Finding]:
-    """Validation loss rising above its best while the training loss keeps falling."""
+def check_overfitting(ev: Evidence) -> Judgement:
+    """Validation loss rising clearly above its best (not noise at a tiny level, not while val
+    accuracy holds) while the training loss keeps falling."""
     spec = CODES["overfitting"]
+    x = spec.extra
     hist = [p for p in ev.val_history if math.isfinite(p.val_loss)]
-    if len(hist) < spec.extra["min_evals"]:
-        return []
+    if len(hist) < x["min_evals"]:
+        return None
+    n_last = int(x["sustained"])
     best = min(range(len(hist)), key=lambda i: hist[i].val_loss)
     last, at_best = hist[-1], hist[best]
-    if at_best.val_loss <= 0:
+    if at_best.val_loss <= 0 or best >= len(hist) - n_last:
         return []
     gl = last.val_loss / at_best.val_loss - 1.0
+    risen = all(p.val_loss > (1 + spec.threshold) * at_best.val_loss for p in hist[-n_last:])
+    ref = ev.reference_level()
+    clear = ref is None or last.val_loss - at_best.val_loss > x["abs_rise"] * ref
+    accs = [p.val_acc for p in hist if p.val_acc is not None]
+    acc_fell = (last.val_acc is None or not accs or max(accs) - last.val_acc > x["acc_drop"]
+                or (ref is not None and last.val_loss > ref))  # worse than a model that learned nothing
     gap_now, gap_best = last.val_loss - last.train_loss, at_best.val_loss - at_best.train_loss
-    if gl > spec.threshold and last.train_loss < at_best.train_loss and gap_now > gap_best:
-        acc = f", val acc {last.val_acc:.3g}" if last.val_acc is not None else ""
+    if risen and clear and acc_fell and last.train_loss < at_best.train_loss and gap_now > gap_best:
+        acc = f", val acc {last.val_acc:.3g} (best {max(accs):.3g})" if last.val_acc is not None else ""
         return [make_finding("overfitting", last.step, f"val loss {last.val_loss:.3g} is "
                              f"{gl:.0%} above its best {at_best.val_loss:.3g} (step "
                              f"{at_best.step}); train loss {last.train_loss:.3g}, gap "
@@ -299,8 +319,15 @@ def check_overfitting(ev: Evidence) -> list[Finding]:
 
 
 def check_probabilities_into_ce(ev: Evidence) -> list[Finding]:
-    """Model outputs that already are probabilities (non-negative, rows sum to 1)."""
+    """CrossEntropyLoss fed probabilities: seen in the loss graph (Softmax -> log_softmax -> NLL),
+    or, without a loss graph, outputs that already are probabilities (non-negative, rows sum to 1)."""
     thr = CODES["probabilities_into_ce"].threshold
+    if ev.loss_patterns is not None:
+        if "softmax->cross_entropy" in ev.loss_patterns:
+            return [make_finding("probabilities_into_ce", ev.step, "the loss applies log_softmax "
+                                 "(CrossEntropyLoss) to the output of a Softmax: the softmax is "
+                                 "taken twice, so the loss can never get near 0")]
+        return []
     if ev.output_sum_error is None or ev.output_min is None:
         return []
     if ev.output_min >= 0 and ev.output_sum_error < thr:
@@ -325,11 +352,13 @@ def check_grad_accumulation(ev: Evidence) -> list[Finding]:
 
 @dataclass(frozen=True)
 class Rule:
-    """One row of the rule table. ``once`` rules judge the start of training only."""
+    """One row of the rule table. ``once`` rules judge the start of training only; ``state``
+    rules judge something that can end (they return None when they cannot judge)."""
 
     code: str
-    fn: Callable[[Evidence], list[Finding]]
+    fn: Callable[[Evidence], Judgement]
     once: bool = False
+    state: bool = False
 
 
 RULES: tuple[Rule, ...] = (
@@ -342,20 +371,33 @@ RULES: tuple[Rule, ...] = (
     Rule("saturated_units", check_saturated_units),
     Rule("symmetric_init", check_symmetric_init),
     Rule("lr_too_high", check_lr_too_high),
-    Rule("lr_too_low", check_lr_too_low),
-    Rule("loss_plateau", check_loss_plateau),
-    Rule("loss_oscillation", check_loss_oscillation),
-    Rule("overfitting", check_overfitting),
+    Rule("lr_too_low", check_lr_too_low, state=True),
+    Rule("loss_plateau", check_loss_plateau, state=True),
+    Rule("loss_oscillation", check_loss_oscillation, state=True),
+    Rule("overfitting", check_overfitting, state=True),
     Rule("probabilities_into_ce", check_probabilities_into_ce),
     Rule("grad_accumulation", check_grad_accumulation),
-)
+) + tuple(Rule(code, fn, state=state) for code, fn, state in WIRING)
+
+
+def evaluate_rules(ev: Evidence, skip: frozenset[str] = frozenset(),
+                   rules: Sequence[Rule] = RULES) -> tuple[list[Finding], set[str]]:
+    """Apply every rule whose code is not in ``skip``: (their findings, the codes of the state
+    rules that judged their state absent)."""
+    out: list[Finding] = []
+    cleared: set[str] = set()
+    for rule in rules:
+        if rule.code in skip:
+            continue
+        found = rule.fn(ev)
+        if found:
+            out.extend(found)
+        elif found is not None and rule.state:
+            cleared.add(rule.code)
+    return out, cleared
 
 
 def run_rules(ev: Evidence, skip: frozenset[str] = frozenset(),
               rules: Sequence[Rule] = RULES) -> list[Finding]:
     """Apply every rule whose code is not in ``skip``; concatenate their findings."""
-    out: list[Finding] = []
-    for rule in rules:
-        if rule.code not in skip:
-            out.extend(rule.fn(ev))
-    return out
+    return evaluate_rules(ev, skip, rules)[0]

@@ -7,9 +7,9 @@ row whose ``apply_config`` is ``None``: the no-fix path, with the advice of ``fi
 its description. A fix that does not apply to one particular config (lowering a dropout that is
 already 0) raises ``NotApplicable`` with the reason; ``either(a, b)`` tries ``a``, then ``b``.
 
-Users: ``trainlab play`` ("try the fix": the fix applied to a copy of one member) and, later,
-``doctor --verify``, which will add set-up-level appliers (for user code) to the same rows; the
-dataclass is plain and keyword-built so that adding such a field changes no existing row.
+Users: ``trainlab play`` ("try the fix": the fix applied to a copy of one member) and
+``doctor --verify``, which applies a row's ``setup`` fix (``setup_fixes.py``: on a copy of a
+user's model, optimizer, batches and loss function) and re-runs the checks (``verify.py``).
 
 ``describe_change(before, after)`` lists what a fix changed, as ``key: old -> new`` lines.
 """
@@ -18,7 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from trainlab.diagnose import setup_fixes as sf
 from trainlab.diagnose.findings import CODES
+from trainlab.diagnose.setup_fixes import NotApplicable, SetupFix
+
+__all__ = ["FIXES", "Fix", "NotApplicable", "SetupFix", "describe_change", "either", "fix_for", "matching_init"]
 
 # a trainlab.config.Config; diagnose/ stands alone (tests/test_layout.py), so a fix never imports the
 # config module: it copies a config through the config's own class (``type(cfg).model_validate``)
@@ -26,17 +30,16 @@ Config = Any
 ConfigFix = Callable[[Config], Config]
 
 
-class NotApplicable(ValueError):
-    """This fix does not apply to this config; the message says why."""
-
-
 @dataclass(frozen=True)
 class Fix:
-    """One row of the fix table. ``apply_config`` is None when no config change can fix the code."""
+    """One row of the fix table. ``apply_config`` is None when no config change can fix the code;
+    ``setup`` is the set-up-level fix ``doctor --verify`` applies to a copy of a user's (model,
+    optimizer, batches, loss_fn) (``setup_fixes.py``), None when there is none."""
 
     name: str
     description: str
     apply_config: Optional[ConfigFix] = None
+    setup: Optional[SetupFix] = None
 
     @property
     def available(self) -> bool:
@@ -127,22 +130,24 @@ def either(first: ConfigFix, second: ConfigFix) -> ConfigFix:
 # ---- the kinds of fix, and the table by code ---------------------------------------------------
 REINIT = Fix("re-initialize to match the activation",
              "He (kaiming_normal) init for the ReLU family, Xavier (xavier_normal) for tanh, sigmoid and "
-             "identity, LeCun normal for SELU; biases zero", reinit_matching)
+             "identity, LeCun normal for SELU; biases zero", reinit_matching, sf.REINIT)
 STANDARDIZE = Fix("standardize the inputs",
                   "add the standardize transform (mean and std from the training set) and reset "
-                  "data.scale to 1 and data.offset to 0, which act after the transforms", standardize_inputs)
-LR_DOWN = Fix("learning rate x0.1", "divide optim.lr by 10", scale_lr(0.1))
-LR_UP = Fix("learning rate x10", "multiply optim.lr by 10", scale_lr(10.0))
+                  "data.scale to 1 and data.offset to 0, which act after the transforms", standardize_inputs,
+                  sf.STANDARDIZE)
+LR_DOWN = Fix("learning rate x0.1", "divide optim.lr by 10", scale_lr(0.1), sf.LR_DOWN)
+LR_UP = Fix("learning rate x10", "multiply optim.lr by 10", scale_lr(10.0), sf.LR_UP)
 LOWER_DROPOUT = Fix("lower the dropout", "halve the dropout rates (rates of 0.1 or less become 0)", lower_dropout)
 ADD_DROPOUT = Fix("add dropout", "hidden dropout 0.5, as in Srivastava et al. 2014", add_dropout)
 CALM = Fix("lower the dropout, else learning rate x0.1",
            "noisy steps: halve the dropout rates where there is dropout, else divide optim.lr by 10",
-           either(lower_dropout, scale_lr(0.1)))
+           either(lower_dropout, scale_lr(0.1)), sf.LR_DOWN)
 
 
-def no_fix(code: str) -> Fix:
-    """The no-fix path: no config change cures this code; the advice is the code's own."""
-    return Fix("no automatic fix", f"not a config setting: {CODES[code].fix}")
+def no_fix(code: str, setup: SetupFix | None = None) -> Fix:
+    """The no-fix path: no config change cures this code; the advice is the code's own (a set-up
+    fix for ``doctor --verify`` may still exist)."""
+    return Fix("no automatic fix", f"not a config setting: {CODES[code].fix}", setup=setup)
 
 
 FIXES: dict[str, Fix] = {
@@ -160,9 +165,20 @@ FIXES: dict[str, Fix] = {
     "loss_oscillation": CALM,
     "overfitting": ADD_DROPOUT,
     "init_scale": REINIT,
-    "probabilities_into_ce": no_fix("probabilities_into_ce"),
+    "probabilities_into_ce": no_fix("probabilities_into_ce", sf.OUTPUT_ACTIVATION),
+    "probabilities_into_loss": no_fix("probabilities_into_loss", sf.OUTPUT_ACTIVATION),
+    "relu_on_output": no_fix("relu_on_output", sf.OUTPUT_ACTIVATION),
+    "collapsed_predictions": no_fix("collapsed_predictions", sf.either(sf.RESHAPE_OUTPUT, sf.OUTPUT_ACTIVATION)),
+    "params_not_updating": no_fix("params_not_updating", sf.OPTIMIZE_MISSING),
+    "batchnorm_batch1": no_fix("batchnorm_batch1", sf.MERGE),
+    "eval_in_train_mode": no_fix("eval_in_train_mode"),
+    "unshuffled_data": no_fix("unshuffled_data", sf.SHUFFLE),
+    "repeated_batch": no_fix("repeated_batch"),
+    "schedule_per_batch": no_fix("schedule_per_batch"),
     "grad_accumulation": no_fix("grad_accumulation"),
     "cannot_overfit": no_fix("cannot_overfit"),
+    "gradient_mismatch": no_fix("gradient_mismatch"),
+    "regularization_check": no_fix("regularization_check"),
     "checks_skipped": no_fix("checks_skipped"),
 }
 

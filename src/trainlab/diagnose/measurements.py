@@ -41,6 +41,8 @@ class Trace:
         opt_ids = {id(p) for g in optimizer.param_groups for p in g["params"]} if optimizer else set()
         self.opt_layers = [n for n, m in self.layers.items() if id(m.weight) in opt_ids]
         self.order: list[str] = []  # weight layers in call order, as of the latest measured step
+        self.steps = 0  # step() calls so far (the watcher keeps it current)
+        self.loss: torch.Tensor | None = None  # the measured step's loss, while it is measured
         self.reset()
 
     def reset(self) -> None:
@@ -117,6 +119,13 @@ class Measurement:
 
     def fill(self, ev: Evidence, values: dict[str, float]) -> None:
         """Put this measurement's numbers of a measured step into the evidence."""
+
+    def persist(self, ev: Evidence) -> None:
+        """Put what this measurement knows about the run so far into every evaluation's evidence
+        (measured step or not; called after ``fill``)."""
+
+    def on_val(self) -> None:
+        """Called by ``record_val()`` (an evaluation on held-out data was just recorded)."""
 
     def close(self) -> None:
         """Remove any hook still registered."""
@@ -232,11 +241,17 @@ class InputStats(Measurement):
 
 
 class OutputStats(Measurement):
-    """The model output's row-sum error and minimum (probabilities passed into cross-entropy)."""
+    """The model output across the samples of a batch: row-sum error and minimum (probabilities
+    passed into cross-entropy), the share of exact zeros (a ReLU on the logits), whether it is the
+    same for every sample, and for class scores the information the predictions carry about the
+    input, I(x; y_hat) = H(mean p) - mean H(p) (collapsed predictions)."""
 
     def __init__(self, trace: Trace) -> None:
         super().__init__(trace)
-        self.taken: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.taken: dict[str, torch.Tensor] | None = None
+        self.width: int | None = None
+        self.constant_steps = 0
+        self.last: dict[str, float] = {}
 
     def arm(self) -> Handles:
         self.taken = None
@@ -245,17 +260,46 @@ class OutputStats(Measurement):
     def _hook(self, m: nn.Module, inputs: tuple, output: object) -> None:
         if not torch.is_grad_enabled() or not isinstance(output, torch.Tensor):
             return
-        if output.is_floating_point() and output.ndim >= 1 and output.shape[-1] >= 2:
-            with torch.no_grad():
-                y = output.detach()
-                self.taken = ((y.sum(-1) - 1).abs().max().float(), y.min().float())
+        if not output.is_floating_point() or output.ndim < 1 or output.shape[0] < 1:
+            return
+        with torch.no_grad():
+            y = output.detach()
+            rows = y.reshape(y.shape[0], -1) if y.ndim >= 2 else y.reshape(-1, 1)
+            t = {"output/zeros": (y == 0).float().mean(), "output/min": y.min().float()}
+            if len(rows) >= 2:
+                t["output/spread"] = (rows.max(0).values - rows.min(0).values).abs().max().float()
+            if y.shape[-1] >= 2:
+                t["output/sum_error"] = (y.sum(-1) - 1).abs().max().float()
+            self.width = int(y.shape[-1]) if y.ndim == 2 else None
+            if y.ndim == 2 and y.shape[-1] >= 2 and y.shape[0] >= CODES["collapsed_predictions"].extra["min_batch"]:
+                yf = y.float()
+                probs = ((yf >= 0).all() & ((yf.sum(-1) - 1).abs().max() < 1e-4))
+                p = torch.where(probs, yf, yf.softmax(-1)).clamp_min(1e-12)
+                p = p / p.sum(-1, keepdim=True)
+                mean_p = p.mean(0)
+                h_mean = -(mean_p * mean_p.log()).sum()
+                t["output/info"] = (h_mean + (p * p.log()).sum(-1).mean()).clamp_min(0)
+                t["output/entropy"] = h_mean
+            self.taken = t
 
     def reduce(self) -> dict[str, torch.Tensor]:
-        return {} if self.taken is None else {"output/sum_error": self.taken[0], "output/min": self.taken[1]}
+        return self.taken or {}
 
     def fill(self, ev: Evidence, values: dict[str, float]) -> None:
+        if "output/spread" in values:
+            self.constant_steps = self.constant_steps + 1 if values["output/spread"] == 0 else 0
         if "output/min" in values:
-            ev.output_sum_error, ev.output_min = values["output/sum_error"], values["output/min"]
+            self.last = {k.partition("/")[2]: v for k, v in values.items()}
+
+    def persist(self, ev: Evidence) -> None:
+        if not self.last:
+            return
+        ev.output_min = self.last.get("min")
+        ev.output_sum_error = self.last.get("sum_error")
+        ev.output_zero_fraction = self.last.get("zeros")
+        ev.output_info, ev.output_entropy = self.last.get("info"), self.last.get("entropy")
+        ev.output_width = self.width
+        ev.constant_output_steps = self.constant_steps
 
 
 class UnitActivity(Measurement):

@@ -36,8 +36,10 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from trainlab.diagnose.checks import RULES, Evidence, ValPoint, run_rules
+from trainlab.diagnose.causes import RootCause, root_causes
+from trainlab.diagnose.checks import RULES, Evidence, ValPoint, evaluate_rules
 from trainlab.diagnose.findings import Finding, FindingLog, make_finding
+from trainlab.diagnose.measure_wiring import WIRING_MEASUREMENTS
 from trainlab.diagnose.measurements import MEASUREMENTS, Measurement, Trace, UpdateRatios
 from trainlab.diagnose.watch_stats import fetch
 
@@ -62,11 +64,13 @@ class Watcher:
     """Hooks on one model (and optionally its optimizer) and the findings they led to."""
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
-                 n_classes: int | None = None, schedule: Schedule | None = None) -> None:
+                 n_classes: int | None = None, schedule: Schedule | None = None,
+                 n_samples: int | None = None) -> None:
         self.model, self.optimizer, self.n_classes = model, optimizer, n_classes
+        self.n_samples = n_samples
         self.schedule: Schedule = schedule or default_schedule
         self._trace = Trace(model, optimizer)
-        self._measurements: list[Measurement] = [cls(self._trace) for cls in MEASUREMENTS]
+        self._measurements: list[Measurement] = [cls(self._trace) for cls in MEASUREMENTS + WIRING_MEASUREMENTS]
         self._log = FindingLog()
         self._step, self._closed, self._armed = 0, False, False
         self._first: list[float] = []
@@ -87,7 +91,8 @@ class Watcher:
         Call after ``loss.backward()`` and before ``optimizer.step()``.
         """
         self._step += 1
-        t = self._step
+        t = self._trace.steps = self._step
+        graph_loss = loss if isinstance(loss, torch.Tensor) and loss.grad_fn is not None else None
         if isinstance(loss, torch.Tensor):
             loss = loss.detach()
             self._pending.append(loss if loss.numel() == 1 else loss.float().mean())
@@ -99,7 +104,9 @@ class Watcher:
             self._evaluate(t, None)  # a sparse custom schedule: judge the losses before they drop
         if self._armed:
             self._disarm()
+            self._trace.loss = graph_loss
             measured = self._measure()
+            self._trace.loss = None
             self._evaluate(t, measured)
             for m in self._measurements:
                 m.after_measure()
@@ -113,6 +120,8 @@ class Watcher:
         train = sorted(recent)[len(recent) // 2] if recent else math.nan
         self._val.append(ValPoint(self._step, train, float(val_loss),
                                   None if val_acc is None else float(val_acc)))
+        for m in self._measurements:
+            m.on_val()
         self._evaluate(self._step, None)
 
     @property
@@ -121,6 +130,12 @@ class Watcher:
         if self._pending:
             self._evaluate(self._step, None)
         return self._log.findings()
+
+    @property
+    def root_causes(self) -> list[RootCause]:
+        """The findings grouped under their likely root causes (``causes.root_causes``: inferred
+        from trainlab's cause-and-effect table, not verified)."""
+        return root_causes(self.findings)
 
     @property
     def last_measurement(self) -> dict[str, float]:
@@ -159,6 +174,8 @@ class Watcher:
                            "lr_too_high by update size; lr_too_high by a rising loss still runs)")
         if not self.n_classes:
             skipped.append("n_classes not given: loss_at_init skipped")
+        if not self.n_samples:
+            skipped.append("n_samples not given: repeated_batch and schedule_per_batch are info only")
         if not self._trace.layers:
             skipped.append("no layer with a 2-D+ weight found: per-layer checks skipped")
         if skipped:
@@ -211,25 +228,39 @@ class Watcher:
 
     def _evidence(self, step: int, measured: list[dict[str, float]] | None) -> Evidence:
         ev = Evidence(step=step, first_losses=list(self._first), recent_losses=list(self._recent),
-                      n_classes=self.n_classes, has_optimizer=self.optimizer is not None,
+                      n_classes=self.n_classes, n_samples=self.n_samples,
+                      has_optimizer=self.optimizer is not None,
                       layer_order=list(self._trace.order), val_history=list(self._val))
-        if measured and any(measured):
+        if measured is not None:
             for m, values in zip(self._measurements, measured):
                 m.fill(ev, values)
+        for m in self._measurements:
+            m.persist(ev)
         return ev
 
     def _evaluate(self, step: int, measured: list[dict[str, float]] | None) -> None:
         self._flush_losses()
         ev = self._evidence(step, measured)
         skip = frozenset(self._once_done)
-        self._log.extend(run_rules(ev, skip=skip))
+        found, cleared = evaluate_rules(ev, skip=skip)
+        self._log.extend(found)
+        for code in cleared:
+            self._log.resolve(code, step)
         if self._first:
             self._once_done |= {r.code for r in RULES if r.once}
 
 
 def watch(model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
-          n_classes: int | None = None, schedule: Schedule | None = None) -> Watcher:
-    """Attach training-health diagnostics to ``model``; see the module docstring."""
+          n_classes: int | None = None, schedule: Schedule | None = None,
+          n_samples: int | None = None) -> Watcher:
+    """Attach training-health diagnostics to ``model``; see the module docstring.
+
+    ``n_samples``: the training-set size, when known. With it, identical inputs on every step
+    (``repeated_batch``) and an early collapse of the learning rate (``schedule_per_batch``) are
+    warnings, since an epoch's length is known; without it they are info.
+    """
     if not isinstance(model, nn.Module):
         raise TypeError(f"watch() needs an nn.Module, got {type(model).__name__}")
-    return Watcher(model, optimizer, n_classes, schedule)
+    if n_samples is not None and (not isinstance(n_samples, int) or n_samples < 1):
+        raise ValueError(f"n_samples must be a positive int (the training-set size), got {n_samples!r}")
+    return Watcher(model, optimizer, n_classes, schedule, n_samples)

@@ -6,6 +6,7 @@ or draws random numbers.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
@@ -107,3 +108,37 @@ class UnitCounter:
         else:
             self.counts = self.counts + c
         self.n += u.shape[0]
+
+
+def fresh_init_match(weight: torch.Tensor, tol: dict) -> str | None:
+    """The standard random init ``weight`` still looks like (PyTorch's default for Linear/Conv,
+    Xavier, He or LeCun; uniform or normal), or None.
+
+    Uniform inits: every |w| within the bound and the std within ``init_tol`` of bound / sqrt(3).
+    Normal inits (>= 1024 values, so the kurtosis is reliable): std within ``init_tol`` of the
+    init's and kurtosis within ``kurtosis_tol`` of 3. Trained weights drift from both (heavier
+    tails, another spread), so a frozen layer that matches was never trained.
+    """
+    w = weight.detach().double().reshape(weight.shape[0], -1)
+    n = w.numel()
+    if n < 64 or w.shape[1] < 2:
+        return None
+    fan_in, fan_out = w.shape[1], w.shape[0] * (weight[0][0].numel() if weight.ndim > 2 else 1)
+    std, mean = float(w.std()), float(w.mean())
+    if std <= 0 or abs(mean) > 4 * std / math.sqrt(n):
+        return None
+    rel = max(float(tol["init_tol"]), 3 / math.sqrt(2 * n))
+    kurt = float(((w - mean) ** 4).mean()) / std ** 4
+    top = float(w.abs().max())
+    uniform = {"PyTorch default": 1 / math.sqrt(fan_in), "xavier_uniform": math.sqrt(6 / (fan_in + fan_out)),
+               "kaiming_uniform": math.sqrt(6 / fan_in)}
+    for name, bound in uniform.items():
+        if top <= bound * (1 + 1e-6) and abs(std / (bound / math.sqrt(3)) - 1) < rel:
+            return name
+    normal = {"xavier_normal": math.sqrt(2 / (fan_in + fan_out)), "kaiming_normal": math.sqrt(2 / fan_in),
+              "lecun_normal": math.sqrt(1 / fan_in)}
+    if n >= 1024 and abs(kurt - 3) < float(tol["kurtosis_tol"]):
+        for name, s in normal.items():
+            if abs(std / s - 1) < rel:
+                return name
+    return None

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import importlib
 
-STUDY_PACKAGES = ("shallow", "deep", "dropout")
+STUDY_PACKAGES = ("shallow", "deep", "dropout", "optimizers", "gd_vs_sgd", "regularization", "schedules", "preprocessing",
+                  "augmentation")
 
 
 def load_all() -> None:

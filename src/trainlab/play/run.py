@@ -154,7 +154,7 @@ class Run:
             with self._cv:
                 self.stop_reason = stop.to_json()
                 if not self._closed:
-                    self.final = {k: [_num(v) for v in arrays[k][-1]] for k in arrays if k != "steps"}
+                    self.final = {k: [_num(v) for v in arrays[k][-1]] for k in arrays if k != "steps" and arrays[k].ndim == 2}
                 self.status = "closed" if self._closed else "done"
                 self.version += 1
         except Exception as e:  # a bug or a data problem: show it on the page instead of dying silently

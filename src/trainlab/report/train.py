@@ -16,6 +16,7 @@ import numpy as np  # noqa: E402
 
 from trainlab.report.figures import Figure, band_10_90, render_figures  # noqa: E402
 from trainlab.report.folder import RunData  # noqa: E402
+from trainlab.report.norms import norm_figures  # noqa: E402
 from trainlab.stats import summarize  # noqa: E402
 
 
@@ -50,6 +51,7 @@ TRAIN_FIGURES = (
     Figure("accuracy_curves.png", accuracy_curves,
            "Training and validation accuracy (median over members, 10-90% band).",
            requires=("metrics.npz:steps", "metrics.npz:train_acc")),
+    norm_figures("metrics.npz", what="all members"),  # none when train.record_norms is off
 )
 
 

@@ -4,7 +4,9 @@ A run folder holds:
 
 - ``config.yaml``: the full resolved config;
 - ``metrics.npz``: per evaluation (rows) and member (columns) arrays: ``steps``, ``train_loss``,
-  ``train_acc``, ``val_loss``, ``val_acc`` (loaded with ``allow_pickle=False``);
+  ``train_acc``, ``val_loss``, ``val_acc``; and per evaluation, member and layer
+  (``trainlab.norms``): ``grad_norm``, ``weight_norm``, ``bias_norm``, ``update_ratio``
+  (loaded with ``allow_pickle=False``);
 - ``members.json``: the members table: id, seed, per-member values, final metrics, frozen status;
 - ``weights.safetensors``: the final population tensors (K on the first axis);
 - ``summary.json``: machine-readable results with ``schema_version``.
@@ -57,9 +59,9 @@ def load_weights(folder: Path, name: str = "weights.safetensors") -> dict[str, t
 
 
 def metrics_table(arrays: dict[str, np.ndarray], member_ids: list[int] | None = None) -> list[dict[str, Any]]:
-    """The metrics as a tidy table: one row per (step, member)."""
+    """The metrics as a tidy table: one row per (step, member); the per-layer norms are left out."""
     steps = arrays["steps"]
-    names = [k for k in arrays if k != "steps"]
+    names = [k for k in arrays if k != "steps" and np.ndim(arrays[k]) == 2]
     k = arrays[names[0]].shape[1] if names else 0
     ids = member_ids or list(range(k))
     rows = []

@@ -15,10 +15,6 @@ def pct(stat: dict) -> str:
     return f"{100 * stat['median']:.2f}% [{100 * stat['lo']:.2f}, {100 * stat['hi']:.2f}]"
 
 
-def pp(v) -> str:
-    return "n/a" if v is None else f"{100 * v:+.2f} pp"
-
-
 def _arm(summary: dict, name: str) -> dict:
     return next(a for a in summary["arms"] if a["name"] == name)
 
@@ -43,7 +39,7 @@ def _arm_sentence(arm: dict) -> str:
 
 
 def _claim_sentence(c: dict) -> str:
-    return claims.sentence(c, show=pp)
+    return claims.sentence(c)
 
 
 def observations(run: RunData) -> list[str]:
@@ -62,9 +58,7 @@ def tables(run: RunData) -> list[dict]:
     return [
         {"title": "After the last epoch, median [95% CI] over seeds", "columns": [
             "arm", "max shift (px)", "training error", "val error", "gap (val - train)", "val loss"], "rows": rows},
-        {"title": "Claims (paired by seed)", "columns": ["claim", "verdict", "difference", "median [95% CI]"],
-         "rows": [[c["statement"], claims.verdict(c), f"{c['metric']}: {c['a']} - {c['b']}",
-                   claims.difference_text(c, pp)] for c in s["claims"]]},
+        claims.claims_table(s["claims"], "Claims (paired by seed)"),
     ]
 
 
@@ -83,4 +77,4 @@ def headline(summary: dict) -> str:
     none, shift = _arm(summary, "none"), _arm(summary, "shift")
     word = claims.verdict(summary["claims"][0])
     return (f"val error {pct(none['val_err'])} -> {pct(shift['val_err'])} with shifts ({word})"
-            + (" [mnist-5k fallback]" if summary["fallback"] else "") + f"; {claims.time_breakdown(summary)}")
+            + (" [mnist-5k fallback]" if summary["fallback"] else ""))

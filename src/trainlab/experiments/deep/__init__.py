@@ -3,7 +3,7 @@
 Two set-ups, every init x activation pair, one statistics pass each (``measure``):
 
 - ``lab``: the lab's network, 20 layers of 100 units on 10,000 points of the circles data;
-- ``report``: the report's (seed 004), 50 layers of 512 units on 10,000 N(0, 1) vectors of
+- ``report``: the report's (seed 004), 50 layers of 512 units on 2,000 N(0, 1) vectors of
   dimension 512 with random labels of 10 classes (the loss only drives the backward pass).
 
 Each statistic is measured on an untrained network and compared with variance propagation

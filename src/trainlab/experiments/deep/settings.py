@@ -55,7 +55,7 @@ class DeepSettings(StudySettings):
     lab_n: int = 10_000  # samples in its statistics batch
     report_depth: int = 50  # the report's (seed 004): 50 x 512 on N(0, 1) vectors, random labels
     report_width: int = 512
-    report_n: int = 10_000
+    report_n: int = 2_000  # 2,000 x 512 = a million values per layer per statistic; 10,000 rows took ~305 s of the study
     steps: int = 300  # full-batch steps: healthy pairs reach 90% within ~140 (median)
     lr: float = 0.03  # picked on He/Xavier/orthogonal + ReLU at 20x100: 0.1 diverges He, 0.01 is slower
     momentum: float = 0.9

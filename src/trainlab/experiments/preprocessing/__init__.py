@@ -22,4 +22,4 @@ STUDY = register(Study(
     name="preprocessing", title="Preprocessing: centering, standardizing, PCA and whitening under gradient descent",
     settings=PreprocessingSettings, run=run, headline=text.headline, observations=text.observations,
     tables=text.tables, key_findings=text.key_findings, figures=figures.FIGURES, key_figures=figures.KEY_FIGURES,
-    schema="preprocessing.schema.json", schema_version=SCHEMA_VERSION, threads=1, order=60))
+    schema="preprocessing.schema.json", schema_version=SCHEMA_VERSION, threads=1, order=65))

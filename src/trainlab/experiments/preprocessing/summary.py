@@ -60,10 +60,10 @@ def build_claims(arms: dict[str, dict]) -> list[dict]:
     out = []
     for cid, a, b, statement in CLAIMS:
         if a in arms and b in arms:
-            out.append(claims.directional(
-                statement, arms[a]["seeds_steps"], arms[b]["seeds_steps"], "negative",
-                f"{arms[a]['label']} (lr {arms[a]['best_lr']:g})", f"{arms[b]['label']} (lr {arms[b]['best_lr']:g})",
-                "GD steps to the target loss", id=cid, short=f"{a} vs {b}", arms=[a, b]))
+            out.append(claims.claim(
+                cid, statement, "GD steps to the target loss", f"{arms[a]['label']} (lr {arms[a]['best_lr']:g})",
+                f"{arms[b]['label']} (lr {arms[b]['best_lr']:g})", arms[a]["seeds_steps"], arms[b]["seeds_steps"],
+                "negative", unit="steps", short=f"{a} vs {b}", arms=[a, b]))
     return out
 
 

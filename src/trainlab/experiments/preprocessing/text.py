@@ -98,9 +98,7 @@ def tables(run: RunData) -> list[dict]:
                      "final train loss"], "rows": rows},
         {"title": f"Median steps to the target (seeds reaching it) at every learning rate; {budget + 1} = not reached",
          "columns": ["transform"] + [f"lr {lr:g}" for lr in s["task"]["lrs"]], "rows": grid},
-        {"title": "Claims (paired by seed)", "columns": ["claim", "verdict", "difference", "median [95% CI]"],
-         "rows": [[c["statement"], claims.verdict(c), f"{c['metric']}: {c['a']} - {c['b']}",
-                   claims.difference_text(c)] for c in s["claims"]]},
+        claims.claims_table(s["claims"], "Claims (paired by seed)"),
     ]
 
 
@@ -120,4 +118,4 @@ def key_findings(run: RunData) -> list[str]:
 def headline(summary: dict) -> str:
     arms = sorted(summary["arms"], key=_speed_key)
     order = " < ".join(a["name"] for a in arms)
-    return f"steps to target: {order}; {claims.time_breakdown(summary)}"
+    return f"steps to target: {order}"

@@ -54,39 +54,39 @@ def build_claims(blocks: list[dict], arms: dict[str, dict], finals: dict[str, np
     """Seeds 002/003's claims, each with its verdict from the paired difference's 95% interval."""
     out = []
     sgd_none = _baseline(blocks, "sgd")
-    out.append(claims.directional(
-        "without regularization the 2-256-256-2 net overfits: its val loss rises after its minimum",
+    out.append(claims.claim(
+        "overfits", "without regularization the 2-256-256-2 net overfits: its val loss rises after its minimum",
+        "val loss rise", "val loss at the end minus its minimum during training (no regularization)", "0",
         finals["val_rise"][sgd_none], np.zeros_like(finals["val_rise"][sgd_none]), "positive",
-        "val loss at the end minus its minimum during training (no regularization)", "0", "val loss rise",
-        id="overfits", short="none overfits", configs=[sgd_none]))
+        short="none overfits", configs=[sgd_none]))
     for arm in ARMS:
         a = arms[arm.name]
-        out.append(claims.directional(
-            f"{arm.label} at its best strength lowers the held-out loss", finals["test_loss"][a["best"]],
-            finals["test_loss"][a["baseline"]], "negative", f"{arm.label} ({a['symbol']}={a['best_strength']:g})",
-            "no regularization", "test loss", id=f"{arm.name}_helps", short=f"{arm.short} vs none",
-            configs=[a["best"], a["baseline"]]))
+        out.append(claims.claim(
+            f"{arm.name}_helps", f"{arm.label} at its best strength lowers the held-out loss", "test loss",
+            f"{arm.label} ({a['symbol']}={a['best_strength']:g})", "no regularization",
+            finals["test_loss"][a["best"]], finals["test_loss"][a["baseline"]], "negative",
+            short=f"{arm.short} vs none", configs=[a["best"], a["baseline"]]))
     l1, l2 = arms["l1"], arms["l2"]
     at = _matched(l2, l1["best_strength"])
     lam = blocks[at]["strength"]
-    out.append(claims.directional(
-        "L1 gives sparser weights than L2 at the same strength", finals["near_zero"][_matched(l1, lam)],
-        finals["near_zero"][at], "positive", f"L1 (lambda={lam:g})", f"L2 (lambda={lam:g})",
-        f"fraction of weights with |w| < {NEAR_ZERO:g} max|w|", id="l1_sparser", short="L1 vs L2 sparsity",
+    out.append(claims.claim(
+        "l1_sparser", "L1 gives sparser weights than L2 at the same strength",
+        f"fraction of weights with |w| < {NEAR_ZERO:g} max|w|", f"L1 (lambda={lam:g})", f"L2 (lambda={lam:g})",
+        finals["near_zero"][_matched(l1, lam)], finals["near_zero"][at], "positive", short="L1 vs L2 sparsity",
         configs=[_matched(l1, lam), at]))
     aw, al2 = arms["adamw"], arms["adam_l2"]
-    out.append(claims.directional(
-        "AdamW's decoupled decay beats Adam + L2, each at its best strength", finals["test_loss"][aw["best"]],
-        finals["test_loss"][al2["best"]], "negative", f"AdamW (wd={aw['best_strength']:g})",
-        f"Adam + L2 (wd={al2['best_strength']:g})", "test loss", id="adamw_beats_adam_l2", short="AdamW vs Adam + L2",
+    out.append(claims.claim(
+        "adamw_beats_adam_l2", "AdamW's decoupled decay beats Adam + L2, each at its best strength", "test loss",
+        f"AdamW (wd={aw['best_strength']:g})", f"Adam + L2 (wd={al2['best_strength']:g})",
+        finals["test_loss"][aw["best"]], finals["test_loss"][al2["best"]], "negative", short="AdamW vs Adam + L2",
         configs=[aw["best"], al2["best"]]))
     wd_at = _matched(arms["sgd_wd"], l2["best_strength"])
     tol = EQUAL_TOL * _median(blocks[l2["best"]], "test_loss")
     out.append(claims.equivalence(
-        "SGD weight decay is the L2 penalty", finals["test_loss"][wd_at], finals["test_loss"][l2["best"]], tol,
+        "sgd_wd_is_l2", "SGD weight decay is the L2 penalty", "test loss",
         f"SGD weight decay (wd={blocks[wd_at]['strength']:g}, biases decayed too)",
-        f"L2 penalty (lambda={l2['best_strength']:g}, weights only)", "test loss", id="sgd_wd_is_l2",
-        short="SGD wd = L2",
+        f"L2 penalty (lambda={l2['best_strength']:g}, weights only)",
+        finals["test_loss"][wd_at], finals["test_loss"][l2["best"]], tol, short="SGD wd = L2",
         configs=[wd_at, l2["best"]]))
     return out
 

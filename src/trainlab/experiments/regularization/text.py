@@ -125,8 +125,6 @@ def tables(run: RunData) -> list[dict]:
     sweep = [[arm_label(c["arm"]), "-" if c["strength"] is None else f"{c['strength']:g}", _stat(c, "train_loss"),
               _stat(c, "val_loss"), _stat(c, "val_acc", True), _stat(c, "weight_norm"), _stat(c, "near_zero")]
              for c in s["configs"]]
-    claim_rows = [[c["statement"], claims.verdict(c), f"{c['metric']}: {c['a']} - {c['b']}",
-                   claims.difference_text(c)] for c in s["claims"]]
     return [
         {"title": "Each regularizer at its best strength (lowest median val loss); test = held out; median [95% CI]",
          "columns": ["regularizer", "best", "val loss", "test loss", "test acc", "weight norm", "near-zero frac",
@@ -134,8 +132,7 @@ def tables(run: RunData) -> list[dict]:
         {"title": "Every configuration (median [95% CI] over seeds)",
          "columns": ["regularizer", "strength", "train loss", "val loss", "val acc", "weight norm", "near-zero frac"],
          "rows": sweep},
-        {"title": "Claims (paired by seed)", "columns": ["claim", "verdict", "difference", "median [95% CI]"],
-         "rows": claim_rows},
+        claims.claims_table(s["claims"], "Claims (paired by seed)"),
     ]
 
 
@@ -153,6 +150,5 @@ def headline(summary: dict) -> str:
     parts = [f"{len(h['confirmed'])}/{len(summary['arms'])} regularizers lower test loss"]
     if best is not None:
         parts.append(f"best {best['label']} ({best['symbol']}={best['best_strength']:g})")
-    parts.append(claims.time_breakdown(summary))
     return "; ".join(parts)
 
