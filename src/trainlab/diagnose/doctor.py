@@ -363,57 +363,10 @@ def _run_doctor(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Ite
     report = DoctorReport(findings=[])
     with torch.random.fork_rng(devices=rng_devices(model)):
         torch.manual_seed(seed)
-        with torch.no_grad():
-            out = copy.deepcopy(model)(x)
-            report.init_loss = float(loss_fn(out, y))
-        if n_classes is None and _is_classification(out, y):
-            n_classes = int(out.shape[-1])
-        if n_classes:
-            report.expected_init_loss = math.log(n_classes)
-        report.n_classes = n_classes
-        if isinstance(x, torch.Tensor) and x.is_floating_point():
-            xf = x.detach().float()
-            report.input_mean, report.input_std = float(xf.mean()), float(xf.std())
-            rms = float(xf.pow(2).mean().sqrt())
-        else:
-            rms = None
-        ev = Evidence(step=0, first_losses=[report.init_loss], n_classes=n_classes,
-                      input_mean=report.input_mean, input_rms=rms, input_layer="input")
-        log.extend(check_loss_at_init(ev) + check_unnormalized_inputs(ev))
-        report.layer_scales = measure_layer_scales(model, x)
-        log.extend(check_init_scale(report.layer_scales))
-
-        m_copy, o_copy, l_copy = copy.deepcopy((model, optimizer, loss_fn))  # one memo: o_copy steps m_copy
-        xs, ys = _take_samples(batches, overfit_samples)
-        report.overfit = overfit_small_batch(m_copy, o_copy, xs, ys, l_copy, overfit_steps)
-        learns = report.overfit.reached
-        if not report.overfit.reached:
-            o, spec = report.overfit, CODES["cannot_overfit"]
-            got = (f"accuracy {o.final_acc:.0%}" if o.final_acc is not None
-                   else f"loss {o.final_loss:.3g} (from {o.initial_loss:.3g})")
-            learns = (o.final_acc >= spec.extra["info_acc"] if o.final_acc is not None
-                      else o.final_loss <= spec.extra["info_loss"] * o.initial_loss)
-            log.add(make_finding("cannot_overfit", 0, f"after {o.steps} steps on {o.samples} samples: {got}"
-                                 + ("; nearly there, so not a sign of a bug" if learns else ""),
-                                 value=o.final_acc, severity="info" if learns else "warning"))
-
+        n_classes = _init_checks(model, loss_fn, x, y, n_classes, report, log)
+        learns = _overfit_check(model, optimizer, loss_fn, batches, overfit_samples, overfit_steps, report, log)
         report.n_samples = _samples_in(batches)
-        m_copy, o_copy, l_copy = copy.deepcopy((model, optimizer, loss_fn))  # one memo: a Penalized loss follows
-        probe_findings, report.probe_steps, losses = _probe(m_copy, o_copy, batches, l_copy, n_classes, steps,
-                                                            report.n_samples)
-        if losses:
-            report.probe_first_loss = losses[0]
-            tail = sorted(losses[-10:])
-            report.probe_final_loss = tail[len(tail) // 2]
-        for f in probe_findings:
-            if f.code == "loss_at_init":
-                continue  # judged above
-            if learns and f.code in SLOW_START and f.layer is None and f.severity == "warning":  # slow start
-                f.severity = "info"
-                f.message += (f" (at step {steps}; the model overfits a small batch, so a slow start is "
-                              f"likely: watch the full run)")
-            log.add(f)
-
+        _probe_checks(model, optimizer, loss_fn, batches, n_classes, steps, learns, report, log)
         if gradcheck:
             report.gradient = gradient_check(model, loss_fn, x, y, seed)
             log.extend(gradient_findings(report.gradient))
@@ -421,3 +374,69 @@ def _run_doctor(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Ite
         log.extend(regularization_findings(report.regularization, optimizer))
     report.findings = log.findings()
     return report
+
+
+def _init_checks(model: nn.Module, loss_fn: LossFn, x: Any, y: Any, n_classes: int | None,
+                 report: DoctorReport, log: FindingLog) -> int | None:
+    """The checks at initialization (loss at init, input scale, layer scales), on a copy of the
+    model; returns the number of classes (inferred from the output when not given)."""
+    with torch.no_grad():
+        out = copy.deepcopy(model)(x)
+        report.init_loss = float(loss_fn(out, y))
+    if n_classes is None and _is_classification(out, y):
+        n_classes = int(out.shape[-1])
+    if n_classes:
+        report.expected_init_loss = math.log(n_classes)
+    report.n_classes = n_classes
+    if isinstance(x, torch.Tensor) and x.is_floating_point():
+        xf = x.detach().float()
+        report.input_mean, report.input_std = float(xf.mean()), float(xf.std())
+        rms = float(xf.pow(2).mean().sqrt())
+    else:
+        rms = None
+    ev = Evidence(step=0, first_losses=[report.init_loss], n_classes=n_classes,
+                  input_mean=report.input_mean, input_rms=rms, input_layer="input")
+    log.extend(check_loss_at_init(ev) + check_unnormalized_inputs(ev))
+    report.layer_scales = measure_layer_scales(model, x)
+    log.extend(check_init_scale(report.layer_scales))
+    return n_classes
+
+
+def _overfit_check(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: LossFn, batches: Any,
+                   overfit_samples: int, overfit_steps: int, report: DoctorReport, log: FindingLog) -> bool:
+    """Overfit a small batch on copies; returns whether the model learns (reached, or nearly:
+    then the miss is only info, not a sign of a bug)."""
+    m_copy, o_copy, l_copy = copy.deepcopy((model, optimizer, loss_fn))  # one memo: o_copy steps m_copy
+    xs, ys = _take_samples(batches, overfit_samples)
+    report.overfit = overfit_small_batch(m_copy, o_copy, xs, ys, l_copy, overfit_steps)
+    if report.overfit.reached:
+        return True
+    o, spec = report.overfit, CODES["cannot_overfit"]
+    got = (f"accuracy {o.final_acc:.0%}" if o.final_acc is not None
+           else f"loss {o.final_loss:.3g} (from {o.initial_loss:.3g})")
+    learns = (o.final_acc >= spec.extra["info_acc"] if o.final_acc is not None
+              else o.final_loss <= spec.extra["info_loss"] * o.initial_loss)
+    log.add(make_finding("cannot_overfit", 0, f"after {o.steps} steps on {o.samples} samples: {got}"
+                         + ("; nearly there, so not a sign of a bug" if learns else ""),
+                         value=o.final_acc, severity="info" if learns else "warning"))
+    return learns
+
+
+def _probe_checks(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: LossFn, batches: Any,
+                  n_classes: int | None, steps: int, learns: bool, report: DoctorReport, log: FindingLog) -> None:
+    """A short watched training run on copies; a slow start is only info when the model learns."""
+    m_copy, o_copy, l_copy = copy.deepcopy((model, optimizer, loss_fn))  # one memo: a Penalized loss follows
+    probe_findings, report.probe_steps, losses = _probe(m_copy, o_copy, batches, l_copy, n_classes, steps,
+                                                        report.n_samples)
+    if losses:
+        report.probe_first_loss = losses[0]
+        tail = sorted(losses[-10:])
+        report.probe_final_loss = tail[len(tail) // 2]
+    for f in probe_findings:
+        if f.code == "loss_at_init":
+            continue  # judged above
+        if learns and f.code in SLOW_START and f.layer is None and f.severity == "warning":  # slow start
+            f.severity = "info"
+            f.message += (f" (at step {steps}; the model overfits a small batch, so a slow start is "
+                          f"likely: watch the full run)")
+        log.add(f)
