@@ -113,9 +113,14 @@ def test_quick_run_writes_a_schema_valid_summary_and_its_figures(quick):
     s = json.loads((quick.folder / "summary.json").read_text())
     validate_summary(s, "augmentation.schema.json")
     files = {f["file"] for f in s["figures"]}
-    assert files == {"curves.png", "errors.png", "examples.png"}
+    assert {"curves.png", "errors.png", "examples.png", "norms_1.png"} <= files
     assert all((quick.folder / f).stat().st_size > 5000 for f in files)
     assert 3 <= len(s["key_findings"]) <= 5
+    m, groups = np.load(quick.folder / "metrics.npz"), json.loads((quick.folder / "groups.json").read_text())
+    seeds = s["task"]["seeds"]
+    for key in ("grad_norm", "weight_norm", "bias_norm", "update_ratio"):  # (evaluations, members, layers)
+        assert m[key].shape == (len(m["steps"]), 2 * seeds, len(s["task"]["sizes"]) - 1), key
+    assert sorted(i for v in groups.values() for i in v) == list(range(2 * seeds))
     assert text.key_findings(RunData.load(quick.folder)) == s["key_findings"]
     e = np.load(quick.folder / "examples.npz")
     for orig, moved, off in zip(e["original"], e["shifted"], e["offsets"]):

@@ -49,7 +49,11 @@ def test_quick_run_writes_a_schema_valid_summary_and_its_figures(quick):
     validate_summary(s, "preprocessing.schema.json")
     assert [a["name"] for a in s["arms"]] == ["none", "center", "standardize", "pca", "whiten"]
     files = {f["file"] for f in s["figures"]}
-    assert files == {"curves.png", "conditioning.png", "steps_vs_lr.png"}
+    assert {"curves.png", "conditioning.png", "steps_vs_lr.png"} <= files and any(f.startswith("norms") for f in files)
+    m, groups = np.load(quick.folder / "metrics.npz"), json.loads((quick.folder / "groups.json").read_text())
+    assert list(groups) == [a["label"] for a in s["arms"]]  # one group per transform, at its best lr
+    n = len(s["arms"]) * s["task"]["seeds"]
+    assert m["weight_norm"].shape == (len(m["steps"]), n, len(s["task"]["sizes"]) - 1)
     assert all((quick.folder / f).stat().st_size > 5000 for f in files)
     assert 3 <= len(s["key_findings"]) <= 5
     assert text.key_findings(RunData.load(quick.folder)) == s["key_findings"]

@@ -6,6 +6,7 @@ import copy
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -34,7 +35,10 @@ def test_quick_run_writes_a_schema_valid_summary_and_its_figures(quick):
     validate_summary(s, "regularization.schema.json")
     assert [a["name"] for a in s["arms"]] == [a.name for a in ARMS]
     files = {f["file"] for f in s["figures"]}
-    assert {"sweep_val_loss.png", "boundaries.png", "claims.png", "curves.png", "weights.png"} <= files
+    assert {"sweep_val_loss.png", "boundaries.png", "claims.png", "curves.png", "weights.png", "norms.png"} <= files
+    m, groups = np.load(quick.folder / "metrics.npz"), json.loads((quick.folder / "groups.json").read_text())
+    assert len(groups) == len(ARMS) + 2  # SGD's and Adam's baselines, and each arm at its best strength
+    assert m["weight_norm"].shape == (len(m["steps"]), len(groups) * s["settings"]["seeds"], 3)  # 2-256-256-2
     assert all((quick.folder / f).stat().st_size > 5000 for f in files)
     assert 3 <= len(s["key_findings"]) <= 5 and set(s["key_figures"]) <= files
     assert text.key_findings(RunData.load(quick.folder)) == s["key_findings"]  # words rebuilt from the folder

@@ -2,7 +2,9 @@
 
 - ``curves.png``: training and val error per epoch, with and without shifts (median, IQR band);
 - ``errors.png``: each seed's final training and val error in both arms, joined by a line (paired);
-- ``examples.png``: training images and their shifted versions, with the offsets.
+- ``examples.png``: training images and their shifted versions, with the offsets;
+- ``norms_*.png``: per-layer gradient, weight and bias norms and update ratios of both arms
+  (``report.norms``, from metrics.npz and groups.json).
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import numpy as np  # noqa: E402
 
 from trainlab.report.figures import Figure, band_iqr  # noqa: E402
 from trainlab.report.folder import RunData  # noqa: E402
+from trainlab.report.norms import norm_figures  # noqa: E402
 
 COLORS = {"none": "#1f77b4", "shift": "#d62728"}
 
@@ -82,5 +85,7 @@ FIGURES = (
     Figure("examples.png", _examples, "Training images (top) and the same images as the first shifted member draws "
            "them at step 0 (bottom), with the offsets in pixels; borders filled with the blank pixel's value.",
            requires=("examples.npz",)),
+    norm_figures("metrics.npz", lambda run: run.json("groups.json"), prefix="norms", what="with and without shifts",
+                 xlabel="step (mini-batch updates)"),
 )
 KEY_FIGURES = ("curves.png", "examples.png")

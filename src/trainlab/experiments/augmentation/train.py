@@ -4,7 +4,8 @@ Both arms are members of ONE population: the shift bound is a per-member value o
 augmentation (``data.augment.RandomShift`` with a (K,) bound: 0 for the unaugmented arm), so
 member seed s has the same initial weights and the same mini-batches in both arms, and the only
 difference is whether its images move. Training and validation error are measured each epoch in
-eval mode on the original images (the training error is on the unshifted training set).
+eval mode on the original images (the training error is on the unshifted training set); the
+per-layer norms (``trainlab.norms``) of both arms go to ``metrics.npz`` with ``groups.json``.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from trainlab.data.augment import RandomShift
 from trainlab.data.images import lab_split, load_image_dataset
 from trainlab.experiments.augmentation import summary
 from trainlab.experiments.augmentation.settings import ARMS, AugmentationSettings
+from trainlab.experiments.paired import save_norms
 from trainlab.experiments.study import StudyRun
 from trainlab.loop import fit
 from trainlab.members import Member, resolve_members
@@ -94,6 +96,9 @@ def run(st: AugmentationSettings, sr: StudyRun) -> dict[str, Any]:
     for key in ("train_acc", "val_acc"):
         curves[key.replace("acc", "err")] = 1.0 - h.array(key).reshape(len(h.steps), len(ARMS), st.seeds)
     _save(sr, "curves.npz", curves)
+    s = st.seeds
+    save_norms(sr.folder, curves["steps"], h.arrays(),
+               {label: range(i * s, (i + 1) * s) for i, label in enumerate(ARMS.values())})
     _save(sr, "examples.npz", examples(st, data.train.x, data.train.y, shift))
     frozen = sorted(int(k) for k in res.frozen)
     return summary.results(st, curves, data, cfg, fill, frozen)

@@ -3,7 +3,8 @@
 - ``curves.png``: training loss at every step, each transform at its best learning rate (median and
   interquartile band over seeds, log scale), the target dashed;
 - ``conditioning.png``: condition numbers after each transform next to the steps to the target;
-- ``steps_vs_lr.png``: steps to the target against the learning rate, one line per transform.
+- ``steps_vs_lr.png``: steps to the target against the learning rate, one line per transform;
+- ``norms*.png``: per-layer norms over training, each transform at its best learning rate.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from trainlab.report.figures import Figure, band_iqr, errorbars_ci  # noqa: E402
+from trainlab.report.norms import norm_figures  # noqa: E402
 from trainlab.report.folder import RunData  # noqa: E402
 
 COLORS = {"none": "#7f7f7f", "center": "#1f77b4", "standardize": "#ff7f0e", "pca": "#2ca02c", "whiten": "#d62728"}
@@ -95,5 +97,7 @@ FIGURES = (
            "steps to the target at each transform's best learning rate (median, 95% CI)."),
     Figure("steps_vs_lr.png", _steps_vs_lr, "GD steps to the target against the learning rate (median over seeds, "
            "95% CI; a member that never reaches the target counts as the budget + 1)."),
+    norm_figures("metrics.npz", lambda run: run.json("groups.json"), prefix="norms",
+                 what="each transform at its best lr", xlabel="GD step"),
 )
 KEY_FIGURES = ("curves.png", "conditioning.png")

@@ -9,6 +9,8 @@ gives the steps to the target at a resolution of one step.
 ``run`` also measures each transform's conditioning on the training split: the condition number
 of the input covariance, and of the second-moment matrix of the inputs with a constant column
 (what gradient descent on a linear layer with a bias actually sees: an offset shows up there).
+The per-layer norms (``trainlab.norms``) of each transform at its best learning rate go to
+``metrics.npz`` with ``groups.json`` (one group per transform).
 """
 from __future__ import annotations
 
@@ -22,8 +24,10 @@ from trainlab.config import Config, build_config
 from trainlab.data.transforms import apply_transforms
 from trainlab.experiments.preprocessing import summary
 from trainlab.experiments.preprocessing.data import condition, make_conditioned
+from trainlab.experiments.paired import save_norms
 from trainlab.experiments.preprocessing.settings import TRANSFORMS, PreprocessingSettings
 from trainlab.experiments.study import StudyRun
+from trainlab.norms import NORM_KEYS
 from trainlab.runner import run_population
 from trainlab.runs.io import write_bytes_atomic
 
@@ -72,7 +76,8 @@ def train_transform(st: PreprocessingSettings, data, device: torch.device, advan
     per_step = torch.cat([torch.stack(r.rows) for r in recorders], dim=1).double().numpy()  # (steps, K)
     loss = np.vstack([per_step, arrays["train_loss"][-1:]])  # + the loss after the last step
     return {"loss": loss, "val_acc": arrays["val_acc"][-1], "val_loss": arrays["val_loss"],
-            "eval_steps": arrays["steps"], "frozen": sorted({int(k) for f in fits for k in f.frozen})}
+            "eval_steps": arrays["steps"], "frozen": sorted({int(k) for f in fits for k in f.frozen}),
+            "norms": {k: arrays[k] for k in NORM_KEYS if k in arrays}}
 
 
 def run(st: PreprocessingSettings, sr: StudyRun) -> dict[str, Any]:
@@ -81,7 +86,7 @@ def run(st: PreprocessingSettings, sr: StudyRun) -> dict[str, Any]:
     with sr.timed("data"):
         raw = make_conditioned(st.n_train, st.n_val, st.run_seed, st.dim, st.classes, st.cond, st.rho,
                                st.separation, st.offset)
-    arms, curves = [], {}
+    arms, curves, norms = [], {}, {}
     for name, (label, specs) in TRANSFORMS.items():
         data = apply_transforms(raw, specs) if specs else raw
         advance = sr.task(f"{name}: {len(st.lrs)} learning rates x {st.seeds} seeds", st.steps)
@@ -90,7 +95,12 @@ def run(st: PreprocessingSettings, sr: StudyRun) -> dict[str, Any]:
         curves[f"{name}_loss"] = out["loss"].astype(np.float32)
         curves[f"{name}_val_loss"] = out["val_loss"].astype(np.float32)
         arms.append(summary.arm_block(st, name, label, specs, conditioning(data.train.x), out, data.notes))
+        best = slice(arms[-1]["best"] * st.seeds, (arms[-1]["best"] + 1) * st.seeds)  # lr-major, seed-minor
+        for k, v in out["norms"].items():
+            norms.setdefault(k, []).append(v[:, best])
     curves["eval_steps"] = out["eval_steps"]
+    save_norms(sr.folder, out["eval_steps"], {k: np.concatenate(v, axis=1) for k, v in norms.items()},
+               {a["label"]: range(i * st.seeds, (i + 1) * st.seeds) for i, a in enumerate(arms)})
     buf = io.BytesIO()
     np.savez_compressed(buf, **curves)
     write_bytes_atomic(sr.folder / "curves.npz", buf.getvalue())

@@ -6,7 +6,9 @@
 - ``weights.png``: weight norm and near-zero fraction against each regularizer's strength rank;
 - ``curves.png``: val loss during training, each regularizer at its best strength against none;
 - ``boundaries.png``: decision boundaries of seed 0, one row per regularizer, weakest to strongest;
-- ``claims.png``: each claim's paired difference with its 95% interval, coloured by verdict.
+- ``claims.png``: each claim's paired difference with its 95% interval, coloured by verdict;
+- ``norms.png``: per-layer weight and gradient norms over training, each optimizer's baseline and
+  each regularizer at its best strength (metrics.npz, groups.json).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from matplotlib.ticker import NullFormatter  # noqa: E402
 from trainlab.experiments import claims  # noqa: E402
 from trainlab.report.figures import Figure, band_iqr, errorbars_ci  # noqa: E402
 from trainlab.report.folder import RunData  # noqa: E402
+from trainlab.report.norms import norm_figures  # noqa: E402
 
 VERDICT_COLORS = {"confirmed": "#2ca02c", "refuted": "#d62728", "inconclusive": "#7f7f7f"}
 ARM_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
@@ -193,5 +196,7 @@ FIGURES = (
     Figure("claims.png", _claims, "Every claim's paired difference (a - b per seed): median and 95% interval; green "
                                   "confirmed, red refuted, grey inconclusive; a shaded band is an equivalence "
                                   "claim's tolerance."),
+    norm_figures("metrics.npz", lambda run: run.json("groups.json"), prefix="norms",
+                 quantities=("weight_norm", "grad_norm"), what="none and each regularizer at its best strength"),
 )
 KEY_FIGURES = ("sweep_val_loss.png", "boundaries.png", "claims.png")

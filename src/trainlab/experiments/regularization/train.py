@@ -23,10 +23,12 @@ import numpy as np
 import torch
 
 from trainlab.config import Config, build_config
+from trainlab.experiments.paired import save_norms
 from trainlab.experiments.regularization import summary
 from trainlab.experiments.regularization.settings import ARMS, BASELINE_OF, NEAR_ZERO, RegularizationSettings
 from trainlab.experiments.study import Advance, StudyRun
 from trainlab.loop import evaluate
+from trainlab.norms import NORM_KEYS
 from trainlab.runner import load_data, run_population
 from trainlab.runs.io import write_bytes_atomic
 
@@ -146,6 +148,7 @@ def run(st: RegularizationSettings, sr: StudyRun) -> dict[str, Any]:
     xs, ys, grid = grid_points(dataset, st.grid)
     finals: dict[str, np.ndarray] = {}
     curves: dict[str, np.ndarray] = {}
+    norms: dict[str, list[np.ndarray]] = {}
     probs = np.zeros((len(configs), st.grid, st.grid), dtype=np.float16)
     frozen: list[dict] = []
     steps = None
@@ -163,6 +166,9 @@ def run(st: RegularizationSettings, sr: StudyRun) -> dict[str, Any]:
         for key in ("train_loss", "val_loss", "val_acc"):
             arr = res["curves"][key]  # (evals, K)
             curves.setdefault(key, []).append(arr.reshape(arr.shape[0], len(part), st.seeds))
+        for key in NORM_KEYS:  # (evals, K, layers): members config-major across populations, as the indices
+            if key in res["curves"]:
+                norms.setdefault(key, []).append(res["curves"][key])
         steps = res["curves"]["steps"]
         frozen += [{"config": part[k // st.seeds].index, "seed": k % st.seeds} for k in res["frozen"]]
     finals = {k: np.concatenate(v) for k, v in finals.items()}  # (configs, seeds), config order
@@ -173,7 +179,21 @@ def run(st: RegularizationSettings, sr: StudyRun) -> dict[str, Any]:
     _save_npz(sr, "curves.npz", steps=steps, **curve_arrays)
     _save_npz(sr, "boundaries.npz", xs=xs, ys=ys, prob=probs, train_x=dataset.train.x.numpy(),
               train_y=dataset.train.y.numpy())
-    return summary.results(st, configs, finals, frozen, dataset)
+    out = summary.results(st, configs, finals, frozen, dataset)
+    save_norms(sr.folder, steps, {k: np.concatenate(v, axis=1) for k, v in norms.items()}, norm_groups(out, st.seeds))
+    return out
+
+
+def norm_groups(results: dict[str, Any], seeds: int) -> dict[str, range]:
+    """Which members the norm figures show: each optimizer's unregularized baseline and each
+    regularizer at its best strength (member index = configuration index x seeds + seed)."""
+    out = {}
+    for a in results["arms"]:
+        base = results["configs"][a["baseline"]]
+        out.setdefault(f"none ({results['optimizers'][base['optimizer']]['name']})", a["baseline"])
+    for a in results["arms"]:
+        out[f"{a['short']} ({a['symbol']}={a['best_strength']:g})"] = a["best"]
+    return {label: range(c * seeds, (c + 1) * seeds) for label, c in out.items()}
 
 
 def _save_npz(sr: StudyRun, name: str, **arrays: Any) -> None:
