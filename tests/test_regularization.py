@@ -93,3 +93,40 @@ def test_each_verdict_rule_flips_the_sentence(quick, cid, which):
         assert any(line.startswith(f"\"{claim['claim']}\": {expected}") for line in text.key_findings(run))
     else:
         assert text.key_findings(run)[0].endswith(f"overfitting {expected}.")
+
+
+def _arm_ends(summary: dict, name: str) -> tuple[dict, dict, dict, dict]:
+    arm = next(a for a in summary["arms"] if a["name"] == name)
+    cfg = summary["configs"]
+    return arm, cfg[arm["configs"][0]], cfg[arm["configs"][-1]], cfg[arm["best"]]
+
+
+def _stat(median: float, lo: float, hi: float) -> dict:
+    return {"median": median, "lo": lo, "hi": hi, "n": 8}
+
+
+@pytest.mark.parametrize("weak_overlaps,strong_above,words", [
+    (True, True, ("(as without regularization)", "underfits")),
+    (False, False, ("(already differs)", "still fits")),
+])
+def test_the_ends_of_an_arm_are_named_by_rule(quick, weak_overlaps, strong_above, words):
+    s = copy.deepcopy(quick.summary)
+    arm, weak, strong, best = _arm_ends(s, "l2")
+    base = s["configs"][arm["baseline"]]
+    base["val_loss"] = _stat(0.5, 0.4, 0.6)
+    weak["val_loss"] = _stat(0.55, 0.45, 0.65) if weak_overlaps else _stat(0.2, 0.1, 0.3)
+    best["val_loss"] = _stat(0.3, 0.25, 0.35)
+    strong["val_loss"] = _stat(0.7, 0.6, 0.8)
+    strong["train_loss"] = _stat(0.6, 0.5, 0.7) if strong_above else _stat(0.1, 0.05, 0.15)
+    line = next(o for o in text.observations(RunData(Path("/x"), s)) if o.startswith(arm["label"] + ": weakest"))
+    assert words[0] in line and words[1] in line, line
+
+
+@pytest.mark.parametrize("top,word", [(0.999, "the bound holds"), (1.2, "above the bound c")])
+def test_the_max_norm_sentence_compares_the_largest_unit_norm_with_c(quick, top, word):
+    s = copy.deepcopy(quick.summary)
+    arm, _, tight, _ = _arm_ends(s, "max_norm")
+    tight["strength"] = 1.0
+    tight["max_unit_norm"] = _stat(0.9, 0.8, top)
+    line = next(o for o in text.observations(RunData(Path("/x"), s)) if o.startswith("max-norm at c=1:"))
+    assert line.endswith(word), line

@@ -22,4 +22,4 @@ STUDY = register(Study(
     name="augmentation", title="Data augmentation: random shifts of up to 2 pixels on MNIST",
     settings=AugmentationSettings, run=run, headline=text.headline, observations=text.observations,
     tables=text.tables, key_findings=text.key_findings, figures=figures.FIGURES, key_figures=figures.KEY_FIGURES,
-    schema="augmentation.schema.json", schema_version=SCHEMA_VERSION, order=70))
+    schema="augmentation.schema.json", schema_version=SCHEMA_VERSION, threads=1, order=70))

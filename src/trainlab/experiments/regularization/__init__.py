@@ -22,4 +22,4 @@ STUDY = register(Study(
     name="regularization", title="Regularization: L2, weight decay, L1, elastic net, max-norm, dropout, AdamW",
     settings=RegularizationSettings, run=run, headline=text.headline, observations=text.observations,
     tables=text.tables, key_findings=text.key_findings, figures=figures.FIGURES, key_figures=figures.KEY_FIGURES,
-    schema="regularization.schema.json", schema_version=SCHEMA_VERSION, threads=None, order=55))
+    schema="regularization.schema.json", schema_version=SCHEMA_VERSION, threads=1, order=55))
