@@ -175,7 +175,7 @@ def _print_train_summary(cfg, s: dict, out: Path) -> None:
 @app.command()
 def lab(
     study: str = typer.Argument("all", help="all, or one study: shallow, deep, dropout, optimizers, gd-vs-sgd, "
-                                            "regularization, schedules, preprocessing, augmentation"),
+                                            "regularization, schedules, preprocessing, augmentation, lr-search"),
     settings: Optional[List[str]] = typer.Argument(None, help="study settings: epochs=40 seeds=8 (one study), "
                                                               "dropout.epochs=40 (with all)"),
     out: Optional[Path] = typer.Option(None, "--out", help="output folder (default runs/lab-<timestamp>)"),

@@ -62,11 +62,12 @@ def reexec_with_env(argv: list[str]) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     # Ctrl-C during the restart would kill the new interpreter before it can catch it (exit -2, not
-    # 130): ignore SIGINT across exec (an ignored signal stays ignored); trainlab.__main__ installs
-    # its handler again within milliseconds of start-up.
+    # 130), and an ignored one would be lost: block SIGINT across exec instead (the mask and a
+    # pending signal survive execve); trainlab/__init__.py installs its start-up handler and then
+    # unblocks it, so a Ctrl-C pressed meanwhile ends the run with 130.
     import signal
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     os.execve(sys.executable, [sys.executable, "-m", "trainlab", *argv], env)
 
 

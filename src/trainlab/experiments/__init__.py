@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 
 STUDY_PACKAGES = ("shallow", "deep", "dropout", "optimizers", "gd_vs_sgd", "regularization", "schedules", "preprocessing",
-                  "augmentation")
+                  "augmentation", "lr_search")
 
 
 def load_all() -> None:
