@@ -138,7 +138,7 @@ class OptimConfig(_Strict):
 class RegularizeConfig(_Strict):
     l1: float = Field(0.0, ge=0.0)  # L1 penalty strength on weights (not biases), added to the loss
     l2: float = Field(0.0, ge=0.0)  # L2 penalty l2/2*||W||^2 on weights, added to the loss (not the optimizer's decay)
-    max_norm: Optional[float] = Field(None, gt=0.0)  # cap on each unit's incoming weight norm, applied after each step
+    max_norm: Optional[float] = Field(None, gt=0.0)  # cap on each unit's incoming weight norm after each step; may vary per member
 
 
 class EarlyStopConfig(_Strict):

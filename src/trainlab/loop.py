@@ -130,10 +130,12 @@ class TrainSpec:
     loss: str = "cross_entropy"
     l1: Optional[torch.Tensor] = None  # (K,) penalty strengths
     l2: Optional[torch.Tensor] = None
-    max_norm: Optional[float] = None
+    max_norm: Optional[float | torch.Tensor] = None  # bound c: one float, or (K,) per member (inf: none)
     eval_batch: int = 8192  # rows per evaluation forward pass, bounding memory
     val_at_init: bool = True  # evaluate the validation set at step 0 too; False: NaN there (saves a pass)
     record_norms: bool = True  # per-layer norms at each evaluation (trainlab.norms)
+    # live data augmentation: augment(xb (K, B, D), yb, step, keys) -> (xb, yb), e.g. data.augment.RandomShift
+    augment: Optional[Callable[..., tuple[torch.Tensor, torch.Tensor]]] = None
 
 
 def _emit(callbacks, event: str, *args) -> Optional[Stop]:
@@ -213,6 +215,7 @@ def fit(model: PopulationMLP, optimizer: PopulationOptimizer, train: tuple[torch
     n = x.shape[0]
     full_batch = spec.batch_size is None or spec.batch_size >= n
     shuffle_keys = member_keys(model.run_seed, model.member_seeds, "shuffle").to(x.device)
+    augment_keys = member_keys(model.run_seed, model.member_seeds, "augment").to(x.device) if spec.augment else None
     params = [p.detach().clone() for p in model.parameters()]
     model.set_parameters(params)
     alive = torch.ones(model.K, dtype=torch.bool, device=x.device)
@@ -242,6 +245,10 @@ def fit(model: PopulationMLP, optimizer: PopulationOptimizer, train: tuple[torch
             else:
                 idx = batch_indices(shuffle_keys, n, spec.batch_size, step)
                 xb, yb = x[idx], y[idx]
+            if spec.augment is not None:  # each member's batch its own way (full batch: one copy per member)
+                if xb.dim() == 2:
+                    xb, yb = xb.expand(model.K, *xb.shape), yb.expand(model.K, *yb.shape)
+                xb, yb = spec.augment(xb, yb, step, augment_keys)
             objective, per_member, grads = loss_and_grads(model, params, xb, yb, spec, step, alive)
             bad = ~torch.isfinite(objective) & alive
             if bool(bad.any()):
