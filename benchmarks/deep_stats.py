@@ -28,7 +28,7 @@ import time
 import torch
 from torch import nn
 
-from peak import matmul_peak
+from peak import machine_line, matmul_peak
 from trainlab.probes import layer_stats
 
 
@@ -111,9 +111,9 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     n_classes = 10
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); pass: {args.depth} x {args.width}, "
-          f"N = {args.n}, K = {args.k}, He normal + ReLU")
     peak = matmul_peak()
+    print(machine_line(peak))
+    print(f"pass: {args.depth} x {args.width}, N = {args.n}, K = {args.k}, He normal + ReLU")
     print(f"matmul peak       : {peak / 1e9:7.1f} GFLOP/s (best of 5, 4096^3 fp32)")
 
     g = torch.Generator().manual_seed(1)

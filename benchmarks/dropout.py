@@ -13,7 +13,7 @@
 4. **Study times**: the study (``run_study``) with ``--quick`` and with the defaults (``--no-default`` skips it).
 
 CPU time is printed next to wall time: on a shared machine a wall time alone says little.
-Usage: python benchmarks/dropout.py [--seeds 4] [--steps 12] [--passes 100] [--no-quick] [--no-default]
+Usage: python benchmarks/dropout.py [--seeds 4] [--steps 12] [--passes 100] [--threads N] [--no-quick] [--no-default]
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from peak import matmul_peak
+from peak import load_avg, machine_line, matmul_peak
 
 from trainlab.experiments.dropout.train import base_config, load_data, make_members
 from trainlab.experiments.dropout.ensemble import MemberWeights, mc_logits
@@ -49,26 +49,44 @@ class _StepClock:
     def __init__(self) -> None:
         self.times: list[float] = []
 
+        self.cpu: list[float] = []
+
     def on_step_end(self, state) -> None:
         self.times.append(time.perf_counter())
+        self.cpu.append(time.process_time())
 
 
 def population_steps(cfg, members, ds, steps: int) -> float:
-    """Seconds per step of the population, over steps 2..steps (step 1 is warm-up)."""
+    """(wall, CPU) seconds per step of the population, over steps 2..steps (step 1 is warm-up)."""
     model = build_population(cfg, members, ds.input_dim, ds.n_classes)
     opt = build_optimizer(cfg, members, model.parameters())
     clock = _StepClock()
     spec = TrainSpec(steps=steps, batch_size=cfg.train.batch_size, eval_every=10 ** 9)
     fit(model, opt, (ds.train.x, ds.train.y), None, spec, callbacks=[clock])
-    return (clock.times[-1] - clock.times[0]) / (steps - 1)
+    return (clock.times[-1] - clock.times[0]) / (steps - 1), (clock.cpu[-1] - clock.cpu[0]) / (steps - 1)
+
+
+def older_paths(cfg, members, ds, steps: int) -> tuple[float, float]:
+    """``population_steps`` with the masks as the torch expression (TRAINLAB_KERNEL=0) and the
+    optimizer on its general per-member path: the population step before issue 18's changes."""
+    from trainlab.optim import PopulationOptimizer
+
+    shared, old = PopulationOptimizer._shared_step, os.environ.get("TRAINLAB_KERNEL")
+    os.environ["TRAINLAB_KERNEL"] = "0"
+    PopulationOptimizer._shared_step = lambda *a: None
+    try:
+        return population_steps(cfg, members, ds, steps)
+    finally:
+        PopulationOptimizer._shared_step = shared
+        os.environ.pop("TRAINLAB_KERNEL") if old is None else os.environ.__setitem__("TRAINLAB_KERNEL", old)
 
 
 def idiomatic_steps(cfg, members, ds, steps: int) -> float:
-    """Seconds per step summed over the members, each an nn.Sequential with torch.optim.AdamW."""
+    """(wall, CPU) seconds per step summed over the members, each an nn.Sequential with torch.optim.AdamW."""
     pop = build_population(cfg, members, ds.input_dim, ds.n_classes)
     x, y = ds.train.x, ds.train.y
     gen = torch.Generator().manual_seed(0)
-    total = 0.0
+    total = cpu = 0.0
     for k in range(pop.K):
         net = pop.member(k).train()
         opt = torch.optim.AdamW(net.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
@@ -80,26 +98,43 @@ def idiomatic_steps(cfg, members, ds, steps: int) -> float:
             opt.step()
 
         step()  # warm-up
+        c0 = time.process_time()
         total += _timed(lambda: [step() for _ in range(steps - 1)]) / (steps - 1)
-    return total
+        cpu += (time.process_time() - c0) / (steps - 1)
+    return total, cpu
 
 
 def step_parts(cfg, members, ds, repeats: int = 3) -> dict[str, float]:
-    """Seconds per population step of its parts, each measured alone: masks, optimizer, batch indices."""
+    """Seconds per population step of its parts, each measured alone: the masks as the step draws
+    them (compiled, nn/cmasks.py, where a C compiler is there) and as the torch expression of
+    ``counter_uniform``; the optimizer as the step takes it (which path: printed) and forced onto the
+    general per-member path; the batch indices."""
+    from trainlab.nn import cmasks
+
     pop = build_population(cfg, members, ds.input_dim, ds.n_classes)
-    keys = pop.dropout_keys
+    keys, p = pop.dropout_keys, pop.p_hidden
     b = cfg.train.batch_size
     widths = [ds.input_dim, *cfg.model.hidden]
-    masks = min(_timed(lambda: [counter_uniform(keys, 1, s, (b, w)) for s, w in enumerate(widths)])
-                for _ in range(repeats))
+    torch_masks = min(_timed(lambda: [counter_uniform(keys, 1, s, (b, w)) >= 0.5 for s, w in enumerate(widths)])
+                      for _ in range(repeats))
+    parts = {"dropout masks, torch expression": torch_masks}
+    if cmasks.library() is not None:
+        parts["dropout masks, compiled"] = min(
+            _timed(lambda: [cmasks.scale(keys, 1, s, b, w, p, True) for s, w in enumerate(widths)])
+            for _ in range(repeats))
     params = pop.parameters()
-    opt = build_optimizer(cfg, members, params)
-    grads = [torch.randn_like(p) * 1e-3 for p in params]
+    grads = [torch.randn_like(q) * 1e-3 for q in params]
     alive = torch.ones(pop.K, dtype=torch.bool)
-    optim = min(_timed(lambda: opt.step(params, grads, alive)) for _ in range(repeats))
+    for label, force_general in (("optimizer, as the step takes it", False), ("optimizer, general path", True)):
+        opt = build_optimizer(cfg, members, params)
+        if force_general:
+            opt._shared_step = lambda *a: None
+        parts[label] = min(_timed(lambda: opt.step(params, grads, alive)) for _ in range(repeats))
+        parts[label.replace("optimizer", "optimizer path")] = opt.last_path
     shuffle = member_keys(0, pop.member_seeds, "shuffle")
-    index = min(_timed(lambda: batch_indices(shuffle, ds.train.x.shape[0], b, 5)) for _ in range(repeats))
-    return {"dropout masks": masks, "optimizer": optim, "batch indices": index}
+    parts["batch indices"] = min(_timed(lambda: batch_indices(shuffle, ds.train.x.shape[0], b, 5))
+                                 for _ in range(repeats))
+    return parts
 
 
 @torch.no_grad()
@@ -142,28 +177,36 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=4, help="seeds per (init, variant) in the training comparison")
     ap.add_argument("--steps", type=int, default=12, help="training steps timed per side")
     ap.add_argument("--passes", type=int, default=100, help="MC passes timed per variant")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads for every part (default: torch's own)")
     ap.add_argument("--no-quick", action="store_true")
     ap.add_argument("--no-default", action="store_true")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     settings = DropoutSettings.resolve(overrides={"seeds": args.seeds, "dataset": "mnist-5k"})
     ds = load_data(settings)
     cfg = base_config(settings, len(ds.train.y))
     members, _ = make_members(settings)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, load average {load:.2f}")
     peak = matmul_peak()
-    print(f"matmul peak (best of 5, 4096^2 fp32): {peak / 1e9:.1f} GFLOP/s")
+    print(machine_line(peak))
 
     c0 = time.process_time()
-    t_pop = population_steps(cfg, members, ds, args.steps)
-    t_idi = idiomatic_steps(cfg, members, ds, args.steps)
+    t_pop, c_pop = population_steps(cfg, members, ds, args.steps)
+    t_idi, c_idi = idiomatic_steps(cfg, members, ds, args.steps)
+    t_old, c_old = older_paths(cfg, members, ds, args.steps)
     k = len(members)
-    print(f"training, K={k} members, batch {cfg.train.batch_size} (cpu {time.process_time() - c0:.0f} s):")
-    print(f"  population (trainlab fit)      : {1e3 * t_pop / k:7.1f} ms per member-step")
-    print(f"  idiomatic (nn.Sequential+AdamW): {1e3 * t_idi / k:7.1f} ms per member-step")
-    print(f"  ratio idiomatic / population   : {t_idi / t_pop:7.2f}  (target >= 1: population no slower)")
+    print(f"training, K={k} members, batch {cfg.train.batch_size} (cpu {time.process_time() - c0:.0f} s; load "
+          f"{load_avg():.1f}):")
+    print(f"  population (trainlab fit)      : {1e3 * t_pop / k:7.1f} ms per member-step (CPU {1e3 * c_pop / k:.1f} ms)")
+    print(f"  idiomatic (nn.Sequential+AdamW): {1e3 * t_idi / k:7.1f} ms per member-step (CPU {1e3 * c_idi / k:.1f} ms)")
+    print(f"  ratio idiomatic / population   : {t_idi / t_pop:7.2f} wall, {c_idi / c_pop:.2f} CPU time  (target >= 1.2)")
+    print(f"  population, torch masks + general optimizer (before issue 18): {1e3 * t_old / k:.1f} ms per member-step "
+          f"(CPU {1e3 * c_old / k:.1f} ms): now {t_old / t_pop:.2f}x faster wall, {c_old / c_pop:.2f}x CPU")
     for name, secs in step_parts(cfg, members, ds).items():
-        print(f"    population step part, {name:14s}: {1e3 * secs:7.1f} ms = {secs / t_pop:5.1%} of a step")
+        if isinstance(secs, str):
+            print(f"    {name}: {secs}")
+            continue
+        print(f"    population step part, {name:32s}: {1e3 * secs:7.1f} ms = {secs / t_pop:5.1%} of a step")
 
     for what, rate, frac in mc_rate(cfg, ds, args.passes, peak):
         print(f"{what}: {rate / 1e9:6.1f} GFLOP/s = {frac:5.1%} of peak (target >= 70%)")

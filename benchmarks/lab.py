@@ -21,9 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
-
-from peak import matmul_peak
+from peak import machine_line
 
 
 def _load() -> str:
@@ -73,8 +71,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     root = args.out or Path(tempfile.mkdtemp(prefix="trainlab-bench-lab-"))
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, matmul peak {matmul_peak() / 1e9:.1f} GFLOP/s, "
-          f"load {_load()} (1, 5, 15 min)")
+    print(machine_line() + f"; load {_load()} (1, 5, 15 min)")
     modes = [("quick", True, args.budget_quick)] + ([] if args.quick_only else [("default", False, args.budget_default)])
     for name, quick, target in modes:
         if args.studies is None:

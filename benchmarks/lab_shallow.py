@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from peak import machine_line
 from trainlab.data.toy import make_toy
 from trainlab.experiments.registry import StudyOptions
 from trainlab.experiments.shallow import STUDY
@@ -84,7 +85,7 @@ def main() -> None:
     st = ShallowSettings.resolve(args.quick)
     threads = args.threads or 1
     torch.set_num_threads(threads)
-    print(f"torch {torch.__version__}, threads {threads}, cpus {os.cpu_count()}, load {os.getloadavg()[0]:.1f}")
+    print(machine_line())
 
     out = args.out or Path(tempfile.mkdtemp(prefix="lab_shallow_")) / "shallow"
     t0 = time.perf_counter()

@@ -22,7 +22,7 @@ from typing import Callable
 
 import torch
 
-from peak import matmul_peak
+from peak import machine_line
 
 from trainlab.config import load_config
 from trainlab.loop import TrainSpec, fit
@@ -103,9 +103,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     global CLOCK
     CLOCK = time.perf_counter if device.type == "cuda" or args.wall else time.process_time
-    print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads, "
-          f"{'wall clock' if CLOCK is time.perf_counter else 'process CPU time'}, "
-          f"matmul peak {matmul_peak() / 1e9:.1f} GFLOP/s")
+    print(machine_line())
+    print(f"device {device}, {'wall clock' if CLOCK is time.perf_counter else 'process CPU time'}")
     setups = [
         ("circles (examples, K=8, GD, eval every 20)", example("circles", device)),
         ("moons (examples, K=8, batch 32, eval every 50)", example("moons", device)),

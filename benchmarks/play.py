@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-import peak  # noqa: F401 - malloc set-up shared by the benchmarks
+import peak
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -82,6 +82,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     state = settings(args.k, args.steps)
+    print(peak.machine_line())
     print(f"torch {torch.__version__}; {args.k} members of 2-8-8-2 on 200 points, {args.steps} steps; "
           f"load average at start {os.getloadavg()[0]:.1f}")
     heads, pages = [], []

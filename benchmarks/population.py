@@ -26,7 +26,7 @@ import time
 
 import torch
 
-import peak  # noqa: F401 - malloc set-up shared by the benchmarks
+import peak
 from torch import nn
 
 from trainlab.data.toy import make_toy
@@ -82,6 +82,8 @@ def main() -> None:
         fused.supports = lambda model, spec: False  # loop.loss_and_grads then takes the autograd reference
     ds = make_toy("circles", 100, 0, 0, seed=0)
     x, y = ds.train.x, ds.train.y
+    torch.set_num_threads(args.threads)
+    print(peak.machine_line())
     print(f"torch {torch.__version__}; threads: naive {naive_threads}, population {args.threads}; "
           f"step: {'autograd' if args.autograd else 'fused'}")
     torch.set_num_threads(naive_threads)

@@ -35,8 +35,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import platform
 import resource
 import tempfile
 import time
@@ -56,28 +54,6 @@ from trainlab.sweep.space import draw_random
 
 SIZES = [2, 6, 3, 2]
 N_PARAMS = sum(a * b + b for a, b in zip(SIZES[:-1], SIZES[1:]))  # 47
-
-
-def machine_line() -> str:
-    model, flags = platform.processor() or "?", set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name") and model in ("?", ""):
-                    model = line.split(":", 1)[1].strip()
-                elif line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    break
-    except OSError:
-        pass
-    simd = [f for f in ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16") if f in flags]
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (f"machine: {model}; flags: {' '.join(simd) or 'none of avx2/avx512/amx'}; {cores} cores; torch "
-            f"{torch.__version__}; matmul peak {peak.matmul_peak() / 1e9:.0f} GFLOP/s (best of 5, 4096^2 fp32); "
-            f"load avg {load:.1f}")
 
 
 def bandwidth(mb: int = 256, runs: int = 5) -> float:
@@ -247,7 +223,7 @@ def main() -> None:
     ap.add_argument("--backend", default="local", choices=["local", "ray"], help="the sweep's backend (ray: a local "
                     "instance with --threads CPUs, one 1-thread worker each)")
     args = ap.parse_args()
-    print(machine_line(), flush=True)
+    print(peak.machine_line(), flush=True)
     if args.members:
         hundred_k(args)
         return

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from peak import machine_line
 from trainlab.diagnose.watch import Watcher, watch
 
 
@@ -74,6 +75,7 @@ def main() -> None:
     g = torch.Generator().manual_seed(0)
     batches = [(torch.randn(128, 784, generator=g).to(device),
                 torch.randint(0, 10, (128,), generator=g).to(device)) for _ in range(32)]
+    print(machine_line())
     print(f"torch {torch.__version__}, device {device}"
           + (f" ({torch.cuda.get_device_name()}), wall clock" if device.type == "cuda" else
              f", {torch.get_num_threads()} threads, "

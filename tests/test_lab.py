@@ -153,9 +153,10 @@ def test_report_writes_its_two_pages_and_nothing_else(quick_lab, tmp_path):
 
 def test_words_are_rebuilt_from_the_folder_alone(quick_lab):
     from trainlab.experiments.registry import STUDIES
+    from trainlab.lab import study_names
     from trainlab.report.folder import RunData
 
-    for name in ("shallow", "deep", "dropout", "optimizers", "gd-vs-sgd", "schedules", "lr-search"):
+    for name in study_names():
         run = RunData.load(quick_lab / name)
         study = STUDIES[name]
         assert study.observations(run) == run.summary["observations"], name  # no figure was skipped

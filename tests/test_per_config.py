@@ -114,3 +114,4 @@ def test_summarize_many_equals_summarize(sizes):
     if sizes[-1] > 3:
         arrays[-1][0] = np.nan  # a non-finite seed is flagged and left out
     assert summarize_many(arrays) == [summarize(a) for a in arrays]
+    assert summarize_many(arrays, block_values=64) == [summarize(a) for a in arrays]  # one config a block

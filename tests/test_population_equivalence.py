@@ -220,3 +220,41 @@ def test_zero_gradients_and_weight_decay_match_torch_optim_per_member(name):
             assert torch.allclose(p[k], solo.detach(), rtol=1e-5, atol=1e-6), f"{name} member {k}"
     decayed = [h for h in hp_lists["weight_decay"] if h > 0]
     assert decayed, "the corner needs weight_decay > 0"
+
+
+@pytest.mark.parametrize("name,make_torch", [
+    ("adam", lambda p: torch.optim.Adam(p, lr=3e-3, weight_decay=0.01)),
+    ("adamw", lambda p: torch.optim.AdamW(p, lr=3e-3, weight_decay=0.05)),
+])
+def test_shared_hyperparameters_take_the_fused_adam_path(name, make_torch):
+    """Members sharing every hyperparameter step through torch's fused kernel and still equal
+    torch.optim per member, also after a member is frozen (it steps with the others and is put back)."""
+    wd = 0.01 if name == "adam" else 0.05
+    shapes = [(3, 4, 5), (3, 5)]
+    g = torch.Generator().manual_seed(3)
+    start = [torch.randn(s, generator=g) for s in shapes]
+    opt = PopulationOptimizer(name, [p.clone() for p in start], {"lr": torch.full((3,), 3e-3),
+                                                                 "weight_decay": torch.full((3,), wd)})
+    solos = [[p[k].clone().requires_grad_(True) for p in start] for k in range(3)]
+    topts = [make_torch(solos[k]) for k in range(3)]
+    params, paths = [p.clone() for p in start], []
+    for step in range(12):
+        grads = [torch.randn(s, generator=g) for s in shapes]
+        alive = torch.tensor([True, step < 6, True])  # member 1 frozen from step 6 on
+        params = opt.step(params, grads, alive)
+        paths.append(opt.last_path)
+        for k in range(3):
+            if bool(alive[k]):
+                for p, gr in zip(solos[k], grads):
+                    p.grad = gr[k].clone()
+                topts[k].step()
+    assert paths == ["fused"] * 12
+    for k in range(3):
+        for p, solo in zip(params, solos[k]):
+            assert torch.allclose(p[k], solo.detach(), rtol=1e-5, atol=1e-6), f"{name} member {k}"
+
+
+def test_different_learning_rates_take_the_general_path():
+    opt = PopulationOptimizer("adamw", [torch.zeros(2, 3)], {"lr": torch.tensor([1e-3, 2e-3])})
+    opt.step([torch.zeros(2, 3)], [torch.ones(2, 3)])
+    assert opt.last_path == "general"

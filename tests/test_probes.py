@@ -155,3 +155,19 @@ def test_skipped_backward_of_an_overflowed_member_equals_the_computed_one():
         assert list(alone.flags[name][0]) == list(both.flags[name][0]), name
     assert set(alone.flags["grad_std"][0]) == {"nan"} and np.isnan(alone.head_grad_std[0])
     assert np.all(np.isfinite(both.values["grad_std"][1]))  # the healthy member is untouched
+
+
+def test_tensor_stats_flags_and_exact_moments():
+    """A weight gradient's (mean, std, flag): exact float64 moments when finite; "nan" when any
+    value is NaN (even beside an inf), "overflow" for infs alone (both signs: their sum is NaN)."""
+    from trainlab.probes import _tensor_stats
+
+    t = torch.randn(64, 32, generator=torch.Generator().manual_seed(0)) * 1e30
+    mean, std, flag = _tensor_stats(t)
+    assert flag is None and mean == float(t.double().mean()) and std == float(t.double().std(correction=0))
+    for values, expected in (([float("nan"), 1.0], "nan"), ([float("inf"), float("nan")], "nan"),
+                             ([float("inf"), 1.0], "overflow"), ([float("inf"), -float("inf")], "overflow")):
+        bad = t.clone()
+        bad[0, :2] = torch.tensor(values)
+        got = _tensor_stats(bad)
+        assert got[2] == expected and np.isnan(got[0]) and np.isnan(got[1])

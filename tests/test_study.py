@@ -105,6 +105,10 @@ def test_quick_is_a_preset_and_settings_are_frozen_and_json():
      {"shallow": {"seeds": 2}, "deep": {"seeds": 2}, "dropout": {"epochs": 40, "seeds": 2}}),
     ("all", [], (("--test", "dropout", "test", True),), {"shallow": {}, "deep": {}, "dropout": {"test": True}}),
     ("deep", ["he_lrs=[0.01, 0.1]"], (), {"deep": {"he_lrs": [0.01, 0.1]}}),
+    ("all", [], (("--dataset", ("dropout", "augmentation"), "dataset", "mnist"),),  # both studies on one data set
+     {"dropout": {"dataset": "mnist"}, "augmentation": {"dataset": "mnist"}, "shallow": {}}),
+    ("augmentation", [], (("--dataset", ("dropout", "augmentation"), "dataset", "mnist"),),
+     {"augmentation": {"dataset": "mnist"}}),
 ])
 def test_command_line_settings_go_to_their_study(which, items, implied, expected):
     from trainlab.lab import study_names
@@ -123,6 +127,8 @@ def test_command_line_settings_go_to_their_study(which, items, implied, expected
     ("all", ["nosuch.epochs=4"], (), "study 'nosuch' is not run"),
     ("deep", ["seeds=4"], (("--seeds", None, "seeds", 3),), "--seeds and deep's setting seeds= both given"),
     ("shallow", [], (("--test", "dropout", "test", True),), "--test is a setting of the dropout study"),
+    ("shallow", [], (("--dataset", ("dropout", "augmentation"), "dataset", "mnist"),),
+     "--dataset is a setting of the dropout and augmentation studies"),
     ("dropout", ["=3"], (), "is not key=value"),
 ])
 def test_command_line_settings_mistakes(which, items, implied, match):

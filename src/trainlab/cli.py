@@ -175,14 +175,14 @@ def _print_train_summary(cfg, s: dict, out: Path) -> None:
 @app.command()
 def lab(
     study: str = typer.Argument("all", help="all, or one study: shallow, deep, dropout, optimizers, gd-vs-sgd, "
-                                            "schedules, lr-search"),
+                                            "regularization, schedules, preprocessing, augmentation, lr-search"),
     settings: Optional[List[str]] = typer.Argument(None, help="study settings: epochs=40 seeds=8 (one study), "
                                                               "dropout.epochs=40 (with all)"),
     out: Optional[Path] = typer.Option(None, "--out", help="output folder (default runs/lab-<timestamp>)"),
     quick: bool = typer.Option(False, "--quick", help="a small version of everything, for first looks and CI"),
     seeds: Optional[int] = typer.Option(None, "--seeds", min=1, help="seeds per setting: the setting seeds=N of every study run"),
     force: bool = typer.Option(False, "--force", help="redo studies already finished in --out"),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="dropout study data: auto (default), mnist, fashion-mnist, mnist-5k"),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="dropout and augmentation studies' data: auto (default), mnist, fashion-mnist, mnist-5k"),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="folder with IDX files (else $TRAINLAB_DATA)"),
     test: bool = typer.Option(False, "--test", help="dropout study: also evaluate on the untouched test split"),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
@@ -220,6 +220,9 @@ def lab(
         raise typer.Exit(1)
 
 
+DATA_STUDIES = ("dropout", "augmentation")  # the studies on the dropout study's data: --dataset/--data-dir set both
+
+
 def _lab_options(seeds: Optional[int], dataset: Optional[str], data_dir: Optional[Path], test: bool) -> tuple:
     """The settings that lab's options stand for: (option, study or None for all, setting, value)."""
     from trainlab.experiments.dropout.settings import DATASETS
@@ -230,11 +233,11 @@ def _lab_options(seeds: Optional[int], dataset: Optional[str], data_dir: Optiona
     if dataset is not None:
         if dataset not in DATASETS:
             raise UsageError(f"--dataset {dataset!r} is not available; valid: {', '.join(DATASETS)}")
-        implied.append(("--dataset", "dropout", "dataset", dataset))
+        implied.append(("--dataset", DATA_STUDIES, "dataset", dataset))
     if data_dir is not None:
         if not data_dir.is_dir():
             raise UsageError(f"--data-dir {str(data_dir)!r} is not a folder")
-        implied.append(("--data-dir", "dropout", "data_dir", str(data_dir)))
+        implied.append(("--data-dir", DATA_STUDIES, "data_dir", str(data_dir)))
     if test:
         implied.append(("--test", "dropout", "test", True))
     return tuple(implied)

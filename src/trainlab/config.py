@@ -138,7 +138,7 @@ class OptimConfig(_Strict):
 class RegularizeConfig(_Strict):
     l1: float = Field(0.0, ge=0.0)  # L1 penalty strength on weights (not biases), added to the loss
     l2: float = Field(0.0, ge=0.0)  # L2 penalty l2/2*||W||^2 on weights, added to the loss (not the optimizer's decay)
-    max_norm: Optional[float] = Field(None, gt=0.0)  # cap on each unit's incoming weight norm, applied after each step
+    max_norm: Optional[float] = Field(None, gt=0.0)  # cap on each unit's incoming weight norm after each step; may vary per member
 
 
 class EarlyStopConfig(_Strict):
@@ -152,6 +152,7 @@ class TrainConfig(_Strict):
     steps: int = Field(1000, gt=0)  # optimizer steps
     batch_size: Optional[int] = Field(None, gt=0)  # None: full batch (gradient descent)
     eval_every: int = Field(10, gt=0)  # evaluate train/val loss and accuracy every n steps
+    val_at_init: bool = True  # evaluate the validation set at step 0 too; false: NaN there (sweeps keep final metrics)
     loss: Literal["cross_entropy", "mse_softmax", "mse_sigmoid"] = "cross_entropy"  # seed 001 uses MSE on outputs
     early_stopping: Optional[EarlyStopConfig] = None  # None: train all steps; else stop/restart members on a plateau
     record_norms: bool = True  # per-layer grad/weight/bias norms and update ratio at each evaluation; off for huge sweeps

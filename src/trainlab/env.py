@@ -29,9 +29,15 @@ def set_threads(n: Optional[int]) -> None:
 
 
 def provenance(device=None) -> dict:
-    """Versions, machine, threads and device: what a summary.json records about where it ran."""
+    """Versions, machine, threads and device: what a summary.json records about where it ran.
+
+    ``cpu``: the model and the vector extensions that pick code paths; ``small_net_kernel``: whether
+    the compiled kernel for small nets ran in this process, or why not (``nn/ckernel.py``)."""
     import trainlab
+    from trainlab import cpu
+    from trainlab.nn import ckernel
 
     return {"trainlab": trainlab.__version__, "torch": torch.__version__, "python": platform.python_version(),
             "machine": f"{platform.machine()} {platform.system()}", "cpu_threads": torch.get_num_threads(),
-            "device": str(device) if device is not None else "cpu"}
+            "device": str(device) if device is not None else "cpu", "cpu": cpu.describe(),
+            "small_net_kernel": ckernel.describe()}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Optional
 
@@ -59,13 +59,14 @@ def selected(which: str) -> list[Study]:
     return ordered() if which == "all" else [get_study(which)]
 
 
-def parse_overrides(which: str, items: list[str], implied: tuple[tuple[str, Optional[str], str, Any], ...] = ()
+def parse_overrides(which: str, items: list[str], implied: tuple[tuple[str, Optional[str | tuple], str, Any], ...] = ()
                     ) -> dict[str, dict[str, Any]]:
     """``key=value`` settings from the command line, per study: ``{study: {setting: value}}``.
 
     With one study keys are bare (``epochs=40``) or carry that study's name (``dropout.epochs=40``);
     with ``all`` every key names its study. ``implied`` lists settings that options stand for, as
-    ``(option, study or None for every study run, setting, value)``: ``--seeds N`` is ``seeds=N``.
+    ``(option, study or None for every study run, setting, value)``: ``--seeds N`` is ``seeds=N``;
+    a tuple of studies sets it in each of them that runs (``--dataset``: dropout and augmentation).
     A setting given twice, or one for a study that is not run, is a usage error.
     """
     names = [s.name for s in selected(which)]
@@ -77,17 +78,20 @@ def parse_overrides(which: str, items: list[str], implied: tuple[tuple[str, Opti
             raise UsageError(f"setting {item!r} is not key=value (e.g. seeds=8, or dropout.epochs=40 with `lab all`)")
         study, dot, name = key.rpartition(".")
         if not dot and which == "all":
-            raise UsageError(f"setting {key!r} needs its study with `lab all`, e.g. {names[-1]}.{key}={text}; "
-                             f"studies: {', '.join(names)}")
+            owners = [s.name for s in selected(which) if key in {f.name for f in fields(s.settings)}] or names[-1:]
+            raise UsageError(f"setting {key!r} needs its study with `lab all`, e.g. "
+                             f"{' or '.join(f'{s}.{key}={text}' for s in owners)}; studies: {', '.join(names)}")
         study = study if dot else which
         if study not in out:
             raise UsageError(f"setting {key!r}: study {study!r} is not run by `lab {which}`; studies run: "
                              f"{', '.join(names)}")
         out[study][name] = parse_value(text)
     for option, only, name, value in implied:
-        for study in [only] if only else names:
+        owners = [only] if isinstance(only, str) else list(only or names)  # a tuple: every one of them that runs
+        for study in [s for s in owners if s in out] or owners[:1]:
             if study not in out:
-                raise UsageError(f"{option} is a setting of the {only} study, which `lab {which}` does not run")
+                raise UsageError(f"{option} is a setting of the {' and '.join(owners)} stud"
+                                 f"{'y' if len(owners) == 1 else 'ies'}, which `lab {which}` does not run")
             if name in out[study]:
                 raise UsageError(f"{option} and {study}'s setting {name}= both given; give it once")
             out[study][name] = value

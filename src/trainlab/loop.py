@@ -130,9 +130,12 @@ class TrainSpec:
     loss: str = "cross_entropy"
     l1: Optional[torch.Tensor] = None  # (K,) penalty strengths
     l2: Optional[torch.Tensor] = None
-    max_norm: Optional[float] = None
+    max_norm: Optional[float | torch.Tensor] = None  # bound c: one float, or (K,) per member (inf: none)
     eval_batch: int = 8192  # rows per evaluation forward pass, bounding memory
+    val_at_init: bool = True  # evaluate the validation set at step 0 too; False: NaN there (saves a pass)
     record_norms: bool = True  # per-layer norms at each evaluation (trainlab.norms)
+    # live data augmentation: augment(xb (K, B, D), yb, step, keys) -> (xb, yb), e.g. data.augment.RandomShift
+    augment: Optional[Callable[..., tuple[torch.Tensor, torch.Tensor]]] = None
 
 
 def _emit(callbacks, event: str, *args) -> Optional[Stop]:
@@ -150,6 +153,9 @@ def _emit(callbacks, event: str, *args) -> Optional[Stop]:
 def evaluate(model: PopulationMLP, x: torch.Tensor, y: torch.Tensor, loss: str = "cross_entropy",
              chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:
     """Eval-mode (no dropout) per-member loss and accuracy on (x, y), in row chunks."""
+    fast = fused.evaluate(model, x, y, loss)  # small nets: the compiled kernel, all rows at once
+    if fast is not None:
+        return fast
     loss_fn = LOSSES[loss]
     n = x.shape[0]
     tot_loss = torch.zeros(model.K, device=x.device)
@@ -209,6 +215,7 @@ def fit(model: PopulationMLP, optimizer: PopulationOptimizer, train: tuple[torch
     n = x.shape[0]
     full_batch = spec.batch_size is None or spec.batch_size >= n
     shuffle_keys = member_keys(model.run_seed, model.member_seeds, "shuffle").to(x.device)
+    augment_keys = member_keys(model.run_seed, model.member_seeds, "augment").to(x.device) if spec.augment else None
     params = [p.detach().clone() for p in model.parameters()]
     model.set_parameters(params)
     alive = torch.ones(model.K, dtype=torch.bool, device=x.device)
@@ -218,7 +225,10 @@ def fit(model: PopulationMLP, optimizer: PopulationOptimizer, train: tuple[torch
         tl, ta = evaluate(model, x, y, spec.loss, spec.eval_batch)
         vals = {"train_loss": tl, "train_acc": ta}
         if val is not None and val[0].shape[0] > 0:
-            vl, va = evaluate(model, val[0], val[1], spec.loss, spec.eval_batch)
+            if step == 0 and not spec.val_at_init:
+                vl = va = torch.full_like(tl, float("nan"))
+            else:
+                vl, va = evaluate(model, val[0], val[1], spec.loss, spec.eval_batch)
             vals |= {"val_loss": vl, "val_acc": va}
         norms = layer_norms(len(model.weights), params, before, grads) if spec.record_norms else None
         state.history.add(step, vals, norms)
@@ -235,6 +245,10 @@ def fit(model: PopulationMLP, optimizer: PopulationOptimizer, train: tuple[torch
             else:
                 idx = batch_indices(shuffle_keys, n, spec.batch_size, step)
                 xb, yb = x[idx], y[idx]
+            if spec.augment is not None:  # each member's batch its own way (full batch: one copy per member)
+                if xb.dim() == 2:
+                    xb, yb = xb.expand(model.K, *xb.shape), yb.expand(model.K, *yb.shape)
+                xb, yb = spec.augment(xb, yb, step, augment_keys)
             objective, per_member, grads = loss_and_grads(model, params, xb, yb, spec, step, alive)
             bad = ~torch.isfinite(objective) & alive
             if bool(bad.any()):

@@ -39,6 +39,7 @@ MEMBER_KEYS: dict[str, str] = {
     "optim.beta2": "Adam beta2",
     "regularize.l1": "L1 strength",
     "regularize.l2": "L2 strength",
+    "regularize.max_norm": "max-norm bound c",
     "data.scale": "input scale",
     "data.offset": "input offset",
 }
@@ -134,7 +135,8 @@ class MemberTable:
     Every column holds each member's own value, else the base config's, with the optimizer's
     defaults filled in. The model reads ``init_scheme``, ``init_scale``, ``dropout_*`` and
     ``data_*``; the optimizer ``optim`` (one column per hyperparameter of the config's optimizer);
-    the loop ``l1`` and ``l2``. A chunk of the population is ``table.rows(start, stop)``.
+    the loop ``l1``, ``l2`` and ``max_norm`` (inf: no bound). A chunk of the population is
+    ``table.rows(start, stop)``.
     Columns are float32, as the training tensors; ``init_scale`` is float64, the Python float the
     init schemes read.
     """
@@ -149,6 +151,7 @@ class MemberTable:
     l1: torch.Tensor
     l2: torch.Tensor
     optim: dict[str, torch.Tensor]
+    max_norm: Optional[torch.Tensor] = None  # (K,) bound c per member, inf where unbounded; None: nobody
 
     def __len__(self) -> int:
         return len(self.members)
@@ -162,7 +165,8 @@ class MemberTable:
         cut = slice(start, stop)
         return MemberTable(self.members[cut], self.init_scheme[cut], self.init_scale[cut], self.dropout_input[cut],
                            self.dropout_hidden[cut], self.data_scale[cut], self.data_offset[cut], self.l1[cut],
-                           self.l2[cut], {k: v[cut] for k, v in self.optim.items()})
+                           self.l2[cut], {k: v[cut] for k, v in self.optim.items()},
+                           None if self.max_norm is None else self.max_norm[cut])
 
 
 def resolve_members(cfg: "Config", members: Optional[Sequence[Member]] = None) -> MemberTable:
@@ -189,6 +193,8 @@ def resolve_members(cfg: "Config", members: Optional[Sequence[Member]] = None) -
         scales.append(cfg.model.init.model_copy(update={**own, "scheme": scheme}).scale())
     kind = OPTIMIZERS[cfg.optim.name]
     optim = {key: column(f"optim.{key}", kind.default_momentum if key == "momentum" else 0.0) for key in kind.hparams}
+    bound = column("regularize.max_norm", float("inf"))
     return MemberTable(members, tuple(schemes), torch.tensor(scales, dtype=torch.float64),
                        column("model.dropout.input"), column("model.dropout.hidden"), column("data.scale", 1.0),
-                       column("data.offset"), column("regularize.l1"), column("regularize.l2"), optim)
+                       column("data.offset"), column("regularize.l1"), column("regularize.l2"), optim,
+                       bound if bool(torch.isfinite(bound).any()) else None)

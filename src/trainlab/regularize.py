@@ -4,7 +4,7 @@ L1 and L2 are penalties added to the loss, on weights only (not biases): the L2 
 ``l2/2 * ||W||^2``, whose gradient ``l2 * W`` equals SGD's ``weight_decay`` on those tensors (a test
 shows it). That is not AdamW's decoupled decay, which lives in the optimizer.
 Max-norm is a constraint: after each step, each unit's incoming weight vector is rescaled to norm
-at most c (Srivastava et al. 2014).
+at most c (Srivastava et al. 2014); c is one number, or one per member ((K,), inf: no bound).
 """
 from __future__ import annotations
 
@@ -27,8 +27,13 @@ def penalty(weights: list[torch.Tensor], l1: torch.Tensor | None, l2: torch.Tens
 
 
 @torch.no_grad()
-def max_norm_(weights: list[torch.Tensor], c: float) -> None:
-    """Rescale each unit's incoming weights (a column of (K, fan_in, fan_out)) to norm <= c."""
+def max_norm_(weights: list[torch.Tensor], c: float | torch.Tensor) -> None:
+    """Rescale each unit's incoming weights (a column of (K, fan_in, fan_out)) to norm <= c.
+
+    ``c`` is a float for every member or a (K,) tensor of per-member bounds (inf: unbounded);
+    either way one tensor operation per layer, no loop over members.
+    """
     for w in weights:
+        bound = _view(c.to(w.dtype), w) if isinstance(c, torch.Tensor) else c
         norms = w.norm(dim=1, keepdim=True)
-        w.mul_(torch.clamp(c / norms.clamp_min(1e-12), max=1.0))
+        w.mul_(torch.clamp(bound / norms.clamp_min(1e-12), max=1.0))

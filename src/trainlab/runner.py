@@ -69,10 +69,12 @@ def build_optimizer(cfg: Config, members: MemberTable | Sequence[Member], params
 
 
 def train_spec(cfg: Config, table: MemberTable, device) -> TrainSpec:
-    """What ``fit`` needs: the config's training settings and the members' penalty strengths."""
+    """What ``fit`` needs: the config's training settings and the members' penalty strengths and bounds."""
     return TrainSpec(steps=cfg.train.steps, batch_size=cfg.train.batch_size, eval_every=cfg.train.eval_every,
+                     val_at_init=cfg.train.val_at_init,
                      loss=cfg.train.loss, l1=table.l1.to(device), l2=table.l2.to(device),
-                     max_norm=cfg.regularize.max_norm, record_norms=cfg.train.record_norms)
+                     max_norm=None if table.max_norm is None else table.max_norm.to(device),
+                     record_norms=cfg.train.record_norms)
 
 
 def chunk_size(cfg: Config, n_rows: int, input_dim: int, n_classes: int) -> int:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import importlib
 
-STUDY_PACKAGES = ("shallow", "deep", "dropout", "optimizers", "gd_vs_sgd", "schedules",
-                  "lr_search")
+STUDY_PACKAGES = ("shallow", "deep", "dropout", "optimizers", "gd_vs_sgd", "regularization", "schedules", "preprocessing",
+                  "augmentation", "lr_search")
 
 
 def load_all() -> None:

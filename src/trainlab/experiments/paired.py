@@ -9,7 +9,8 @@ between arms are paired, seed by seed.
 ``train_arm`` trains one arm and returns its history (``loop.History`` arrays: losses, accuracies
 and the per-layer norms of ``trainlab.norms``), ``stack`` joins arms that share structure and
 evaluation steps into one ``metrics.npz``-shaped dict (members side by side) with the member
-indices of each arm, and ``steps_to`` / ``median_steps_to`` read times-to-target from curves.
+indices of each arm, ``save_norms`` stores chosen members' per-layer norms side by side with
+their groups, and ``steps_to`` / ``median_steps_to`` read times-to-target from curves.
 """
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ import torch
 from trainlab.data.toy import Dataset
 from trainlab.loop import TrainSpec, evaluate, fit
 from trainlab.nn.population import MemberInit, PopulationMLP
+from trainlab.norms import NORM_KEYS
 from trainlab.optim import PopulationOptimizer
+from trainlab.runs.io import write_json_atomic
 from trainlab.schedules import Schedule
 
 
@@ -124,3 +127,20 @@ def save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Arrays to ``path`` (compressed; losses and norms as float32, steps as int64)."""
     np.savez_compressed(path, **{k: (v if k == "steps" or v.dtype.kind in "iub" else v.astype(np.float32))
                                  for k, v in arrays.items()})
+
+
+def save_norms(folder: Path, steps: np.ndarray, arrays: dict[str, np.ndarray], groups: dict[str, Sequence[int]],
+               name: str = "metrics.npz") -> None:
+    """The per-layer norms of the members in ``groups`` (label -> member indices into ``arrays``'
+    member axis): ``name`` holds ``steps`` and each of ``NORM_KEYS`` as (evaluations, members, layers)
+    with the groups' members side by side, ``groups.json`` each label's columns there. The norm
+    figures (``report.norms.norm_figures``) draw one line per group from these two files alone."""
+    picked = [int(i) for members in groups.values() for i in members]
+    out = {"steps": np.asarray(steps, dtype=np.int64)}
+    out |= {k: np.asarray(arrays[k])[:, picked] for k in NORM_KEYS if k in arrays}
+    save_npz(folder / name, out)
+    columns, start = {}, 0
+    for label, members in groups.items():
+        columns[label] = list(range(start, start + len(members)))
+        start += len(members)
+    write_json_atomic(folder / "groups.json", columns)

@@ -28,6 +28,7 @@ from typing import Any, Callable, Optional
 
 import torch
 
+from trainlab.nn import ckernel, cmasks
 from trainlab.nn.activations import ACTIVATIONS
 from trainlab.nn.population import PopulationMLP
 from trainlab.regularize import penalty
@@ -154,6 +155,10 @@ def _dropout_scale_t(model: PopulationMLP, p: Tensor, step: int, salt: int, batc
     (drawn in its (K, B, width) order, then transposed), or None when no member drops out."""
     if not _memo(p, "any>0", lambda t: bool((t > 0).any())):
         return None
+    if like.dtype == torch.float32:  # the same masks, bit for bit, in one compiled pass (nn/cmasks.py)
+        fast = cmasks.scale(model.dropout_keys, step, salt, batch, width, p, feature_major=True)
+        if fast is not None:
+            return fast
     u = counter_uniform(model.dropout_keys, step, salt, (batch, width), device=like.device)
     pk = p.to(like.dtype).view(-1, 1, 1)
     keep = (u >= pk).to(like.dtype)
@@ -227,12 +232,102 @@ def _binary_ce_head(h_aug: Tensor, w: Tensor, b: Tensor, y: Tensor, coef: Tensor
     return loss, dw, db, dh
 
 
+def _penalty(ws: list[Tensor], spec) -> Optional[Tensor]:
+    """``regularize.penalty``, skipped without a sync when the strengths are all zero (memoized:
+    a sweep's members carry zero tensors, checked every step otherwise)."""
+    nonzero = [t is not None and _memo(t, "any!=0", lambda v: bool((v != 0).any())) for t in (spec.l1, spec.l2)]
+    return penalty(ws, spec.l1, spec.l2) if any(nonzero) else None
+
+
+# ---- the compiled kernel for small nets (nn/ckernel.py) -----------------------------------------
+def _no_dropout(model: PopulationMLP) -> bool:
+    return not (_memo(model.p_input, "any>0", lambda t: bool((t > 0).any()))
+                or _memo(model.p_hidden, "any>0", lambda t: bool((t > 0).any())))
+
+
+def kernel_for(model: PopulationMLP, loss: str, like: Tensor):
+    """The compiled kernel of this population's structure, or None where the tensor path runs."""
+    if not (ckernel.enabled() and like.dtype == torch.float32 and like.device.type == "cpu"
+            and model.pieces == 1 and not model.act_params
+            and ckernel.applies(tuple(model.sizes), model.activation, loss)):
+        return None
+    return ckernel.library(tuple(model.sizes), model.activation, loss, _affine(model))
+
+
+def _kernel_inputs(model: PopulationMLP, xb: Tensor, yb: Tensor) -> tuple[Tensor, Tensor]:
+    """x and y in the kernel's layout: (d, Bp) / (Bp,) memoized when shared, else (K, d, Bp) / (K, Bp)."""
+    b, d = xb.shape[-2], xb.shape[-1]
+    bp = ckernel.padded(b)
+    if xb.dim() == 2:
+        xt = _memo(xb, "kx", lambda t: ckernel.inputs_t(t.float(), torch.empty(d, bp)))
+    else:
+        xt = ckernel.inputs_t(xb, _buffer("kx", (xb.shape[0], d, bp), torch.empty(0)))
+    if yb.dim() == 1:
+        yt = _memo(yb, "ky", lambda t: ckernel.labels_t(t, torch.empty(bp, dtype=torch.int32)))
+    else:
+        yt = ckernel.labels_t(yb, _buffer("ky", (yb.shape[0], bp), torch.empty(0, dtype=torch.int32)))
+    return xt, yt
+
+
+def _kernel_affine(model: PopulationMLP) -> tuple[Optional[Tensor], Optional[Tensor]]:
+    if not _affine(model):
+        return None, None
+    return (_memo(model.input_scale, "f32", lambda t: t.float().contiguous()),
+            _memo(model.input_offset, "f32", lambda t: t.float().contiguous()))
+
+
+def _kernel_step(lib, model: PopulationMLP, params: list[Tensor], xb: Tensor, yb: Tensor, spec,
+                 alive: Tensor) -> tuple[Tensor, Tensor, list[Tensor]]:
+    n = len(model.weights)
+    xt, yt = _kernel_inputs(model, xb, yb)
+    b = xb.shape[-2]
+    coef = _memo(alive, f"kcoef/{b}", lambda t: (t.float() / b).contiguous())
+    scale, offset = _kernel_affine(model)
+    per_member, grads = ckernel.call_step(lib, params[:2 * n], xt, yt, b, coef, scale, offset)
+    objective = per_member
+    ws = params[0:2 * n:2]
+    pen = _penalty(ws, spec)
+    if pen is not None:
+        objective = per_member + pen
+        _add_penalty_grads(ws, grads, spec.l1, spec.l2, alive.to(ws[0].dtype))
+    return objective, per_member, grads
+
+
+@torch.no_grad()
+def evaluate(model: PopulationMLP, x: Tensor, y: Tensor, loss: str) -> Optional[tuple[Tensor, Tensor]]:
+    """Eval-mode per-member loss and accuracy through the compiled kernel, or None where it does
+    not apply (``trainlab.loop.evaluate`` then runs the tensor forward)."""
+    like = model.weights[0]
+    if x.dim() != 2 or y.dim() != 1 or not fused_eval_ok(model):
+        return None
+    lib = kernel_for(model, loss, like)
+    if lib is None:
+        return None
+    xt, yt = _kernel_inputs(model, x, y)
+    scale, offset = _kernel_affine(model)
+    loss_sum = torch.zeros(model.K, dtype=torch.float64)
+    correct = torch.zeros(model.K, dtype=torch.float64)
+    ckernel.call_evaluate(lib, model.parameters()[:2 * len(model.weights)], xt, yt, x.shape[0], scale, offset,
+                          loss_sum, correct)
+    norm = x.shape[0] * (1 if loss == "cross_entropy" else model.sizes[-1])
+    return (loss_sum / norm).to(torch.float32), (correct / x.shape[0]).to(torch.float32)
+
+
+def fused_eval_ok(model: PopulationMLP) -> bool:
+    return (isinstance(model, PopulationMLP) and model.pieces == 1 and not model.act_params
+            and model.weights[0].dtype == torch.float32)
+
+
 # ---- the step ----------------------------------------------------------------------------------
 def loss_and_grads(model: PopulationMLP, params: list[Tensor], xb: Tensor, yb: Tensor, spec, step: int,
                    alive: Tensor) -> tuple[Tensor, Tensor, list[Tensor]]:
     """Per-member objective (loss + penalty) and loss, both (K,), and the gradients of the summed
     objective of the ``alive`` members: the contract of ``autograd_loss_and_grads``."""
     n = len(model.weights)
+    if _no_dropout(model):
+        lib = kernel_for(model, spec.loss, params[0])
+        if lib is not None:
+            return _kernel_step(lib, model, params, xb, yb, spec, alive)
     ws, bs = params[0:2 * n:2], params[1:2 * n:2]
     k, batch, d = model.K, xb.shape[-2], xb.shape[-1]
     like = ws[0]
@@ -326,7 +421,7 @@ def loss_and_grads(model: PopulationMLP, params: list[Tensor], xb: Tensor, yb: T
         grads[0], grads[1] = _weight_bias_grad(h_in, dz)
 
     objective = per_member
-    pen = penalty(ws, spec.l1, spec.l2)
+    pen = _penalty(ws, spec)
     if pen is not None:
         objective = per_member + pen
         _add_penalty_grads(ws, grads, spec.l1, spec.l2, alive.to(like.dtype))

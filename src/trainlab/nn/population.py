@@ -17,6 +17,7 @@ from typing import Optional, Sequence
 import torch
 from torch import nn
 
+from trainlab.nn import cmasks
 from trainlab.nn.activations import ACTIVATIONS, Activation, Maxout, maxout
 from trainlab.nn.init import init_bias, init_weight
 from trainlab.rng import counter_uniform, member_generator, member_keys
@@ -158,9 +159,13 @@ class PopulationMLP:
     def _dropout(self, h: torch.Tensor, p: torch.Tensor, step: int, salt: int) -> torch.Tensor:
         if not bool((p > 0).any()):
             return h
-        u = counter_uniform(self.dropout_keys, step, salt, tuple(h.shape[-2:]), device=h.device)
         pk = p.view(-1, 1, 1)
-        keep = (u >= pk).to(h.dtype)
+        keep = None
+        if h.dim() == 3 and h.dtype == torch.float32 and h.shape[0] == self.K:  # compiled, same bits (nn/cmasks)
+            keep = cmasks.scale(self.dropout_keys, step, salt, h.shape[1], h.shape[2], p, False, keep_only=True)
+        if keep is None:
+            u = counter_uniform(self.dropout_keys, step, salt, tuple(h.shape[-2:]), device=h.device)
+            keep = (u >= pk).to(h.dtype)
         return h * keep / (1.0 - pk)
 
     def forward(self, x: torch.Tensor, train: bool = False, step: int = 0,

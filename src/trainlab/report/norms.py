@@ -85,7 +85,8 @@ def draw_norms(run: RunData, source: str, panels: Sequence[tuple[tuple[str, ...]
     if handles:
         fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8, frameon=False)
     fig.suptitle(title, fontsize=10)
-    fixed_margins(fig, math.ceil(len(labels) / 4) if labels else 0, wspace=0.28, hspace=0.55)
+    fixed_margins(fig, math.ceil(len(labels) / 4) if labels else 0, left=0.95, wspace=0.35, hspace=0.55)  # log ticks: 4.2x10^1
+    fig.subplots_adjust(top=1 - 0.75 / fig.get_figheight())  # the suptitle clear of the first row's panel titles
     return fig
 
 

@@ -172,6 +172,7 @@ def plan_stage(base: dict, stage: Stage, seeds: list[int], eval_final_only: bool
             # only final metrics are kept: evaluating at the end alone changes no result and saves
             # the evaluations (10,000 val points each) that would otherwise cost more than training
             raw.setdefault("train", {})["eval_every"] = cfg.train.steps
+            raw["train"]["val_at_init"] = False  # loss_at_init reads the training set only
         per = lib.members_per_chunk(cfg, lib.dataset(cfg))
         if per >= n_seeds:
             per -= per % n_seeds  # whole configurations per chunk
