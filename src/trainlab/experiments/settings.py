@@ -145,3 +145,13 @@ def _finite(what: str, value: Any) -> float:
         raise UsageError(f"{what}: {shown} is not a finite number; give a finite value "
                          f"(a float beyond +-1.8e308 reads as inf)")
     return v
+
+
+@dataclass(frozen=True)
+class DataChoice:
+    """One toy data set a study trains on: a row of ``trainlab.data.toy.TOY_GENERATORS``, its
+    parameters and the label the report prints (seed 001's data sets, shared by its studies)."""
+
+    generator: str
+    params: dict[str, Any]
+    label: str

@@ -12,16 +12,9 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from trainlab.errors import UsageError
-from trainlab.experiments.settings import StudySettings
+from trainlab.experiments.settings import DataChoice, StudySettings
 from trainlab.nn.activations import ACTIVATIONS
 from trainlab.optim import OPTIMIZERS
-
-
-@dataclass(frozen=True)
-class DataChoice:
-    generator: str  # a row of trainlab.data.toy.TOY_GENERATORS
-    params: dict[str, Any]
-    label: str
 
 
 # noise so that the classes overlap a little: the validation loss has a floor and an over-confident

@@ -10,15 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from trainlab.errors import UsageError
-from trainlab.experiments.settings import StudySettings
+from trainlab.experiments.settings import DataChoice, StudySettings
 from trainlab.optim import OPTIMIZERS
-
-
-@dataclass(frozen=True)
-class DataChoice:
-    generator: str  # a row of trainlab.data.toy.TOY_GENERATORS
-    params: dict[str, Any]
-    label: str
 
 
 DATASETS: dict[str, DataChoice] = {
