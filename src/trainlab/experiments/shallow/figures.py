@@ -9,6 +9,8 @@ Each figure is drawn from the study folder alone (never from live objects):
 """
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -33,13 +35,17 @@ def _net(s: dict) -> str:
     return f"{'-'.join(map(str, net['sizes']))} {net['activation'].replace('relu', 'ReLU')}"
 
 
+def _sigma_colours(d) -> tuple[np.ndarray, list[float], LogNorm, Any]:
+    """Each member's sigma, the distinct sigmas, and the log-scaled colour map the curve figures share."""
+    sig = d["sigma"]
+    sigmas = sorted(float(v) for v in np.unique(sig[np.isfinite(sig)]))
+    return sig, sigmas, LogNorm(min(sigmas), max(sigmas)), plt.get_cmap("viridis")
+
+
 def loss_curves(run: RunData):
     s, d = run.summary, run.npz("curves.npz")
     st = s["settings"]
-    sig = d["sigma"]
-    sigmas = sorted(float(v) for v in np.unique(sig[np.isfinite(sig)]))
-    norm = LogNorm(min(sigmas), max(sigmas))
-    cmap = plt.get_cmap("viridis")
+    sig, sigmas, norm, cmap = _sigma_colours(d)
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True, layout="constrained")
     for ax, key, what in ((axes[0], "train_loss", f"train loss ({st['n_train']:,} points)"),
                           (axes[1], "val_loss", f"val loss (first {min(st['n_curve'], st['n_val']):,} val points)")):
@@ -63,10 +69,7 @@ def loss_curves_caption(run: RunData) -> str:
 def accuracy_curves(run: RunData):
     s, d = run.summary, run.npz("curves.npz")
     st = s["settings"]
-    sig = d["sigma"]
-    sigmas = sorted(float(v) for v in np.unique(sig[np.isfinite(sig)]))
-    norm = LogNorm(min(sigmas), max(sigmas))
-    cmap = plt.get_cmap("viridis")
+    sig, sigmas, norm, cmap = _sigma_colours(d)
     fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.6), sharey=True, layout="constrained")
     for sv in sigmas:
         band_iqr(a, d["steps"], d["val_acc"][:, np.isclose(sig, sv)], color=cmap(norm(sv)), lw=1.2, alpha=0.1)
