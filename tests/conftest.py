@@ -39,3 +39,16 @@ def quick_lab(tmp_path_factory) -> Path:
                        capture_output=True, text=True, timeout=2400)  # every study on a shared 2-core machine
     assert r.returncode == 0, r.stdout + r.stderr
     return out
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Small models on 2 shared cores run fastest on one thread (no OpenMP spin-waits against other
+    work); the setting is restored afterwards. Modules opt in with
+    ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -14,7 +14,6 @@ import importlib.util
 import runpy
 from pathlib import Path
 from types import ModuleType
-from typing import Iterator
 
 import pytest
 import torch
@@ -33,12 +32,7 @@ BROKEN = [ROOT / "examples" / "broken" / f"{name}.py" for name in EVIDENCE_BROKE
 HEALTHY = [ROOT / "examples" / "healthy" / f"{name}.py" for name in EVIDENCE_HEALTHY]
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def load(path: Path) -> ModuleType:

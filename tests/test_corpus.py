@@ -16,7 +16,6 @@ import inspect
 import re
 import sys
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import torch
@@ -45,12 +44,7 @@ _MODULES: dict[str, object] = {}
 _OUTCOMES: dict[str, Outcome] = {}
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def module(name: str):

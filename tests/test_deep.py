@@ -18,13 +18,7 @@ from trainlab.experiments.study import run_study
 from trainlab.runs.schema import validate_summary
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small ops on 2 shared cores: one thread avoids OpenMP spin-waits against other work."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _measure(init: tuple[str, float], activation: str, depth: int, width: int, n: int = 1000, d: int = 64, seed: int = 0):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
 import torch
@@ -16,12 +16,7 @@ from trainlab.diagnose.findings import codes_of, make_finding
 from trainlab.errors import UsageError
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def circles(n: int = 512, seed: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
 import torch
@@ -14,12 +14,7 @@ from trainlab.diagnose.lr_find import (DIVERGE_FACTOR, lr_find, lr_schedule, smo
                                        centered_smooth)
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def problem(opt_name: str = "sgd") -> tuple[nn.Module, torch.optim.Optimizer, list]:

@@ -16,12 +16,7 @@ from trainlab.play.run import Run
 from trainlab.runner import build_population, run_config
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "gelu", "selu", "identity", "leaky_relu", "elu"])

@@ -13,12 +13,7 @@ from trainlab.runner import load_data, run_population
 NEAR_ZERO = 1e-3  # |w| < NEAR_ZERO * max|w|: the (and the regularization study's) measure
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _cfg(population: dict, steps: int = 200, **extra) -> object:

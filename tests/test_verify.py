@@ -9,7 +9,6 @@ import math
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import torch
@@ -25,12 +24,7 @@ from trainlab.diagnose.setup_fixes import NotApplicable, Setup
 from trainlab.diagnose.verify import LOSS_BETTER, LOSS_NO_WORSE, VERDICTS, verdict
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def xor_batches(n: int = 512, scale: float = 1.0, offset: float = 0.0) -> list:

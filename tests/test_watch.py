@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
 import torch
@@ -13,13 +13,7 @@ from trainlab.diagnose.findings import codes_of
 from trainlab.diagnose.watch import SCHEDULE_TIERS, Watcher, default_schedule, watch
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """Tiny models run fastest on one thread; restore the setting afterwards."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def mlp() -> nn.Module:

@@ -4,7 +4,7 @@ a second on one thread."""
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
 import torch
@@ -15,12 +15,7 @@ from trainlab.diagnose.findings import codes_of
 from trainlab.diagnose.watch import watch
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def blobs(n: int = 2048, classes: int = 3, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
