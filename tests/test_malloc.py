@@ -33,3 +33,25 @@ def test_reexec_is_a_no_op_where_it_must_be(monkeypatch):
     for key, value in ENV.items():
         monkeypatch.setenv(key, value)
     reexec_with_env(["lab"])  # already restarted once: the variables mark it
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the restart is Linux-only")
+def test_a_failed_restart_leaves_ctrl_c_working(monkeypatch):
+    """SIGINT is blocked across the exec; when the exec fails the process runs on, so it must be
+    unblocked again (else Ctrl-C would be lost for the rest of the run)."""
+    import os
+    import signal
+
+    from trainlab import malloc
+
+    def fail(*args):
+        raise OSError("exec failed")
+
+    monkeypatch.delenv("TRAINLAB_NO_REEXEC", raising=False)
+    for key in malloc.ENV:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setattr(os, "execve", fail)
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    malloc.reexec_with_env(["train"])
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, set()) == before

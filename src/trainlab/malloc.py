@@ -68,7 +68,10 @@ def reexec_with_env(argv: list[str]) -> None:
     import signal
 
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    os.execve(sys.executable, [sys.executable, "-m", "trainlab", *argv], env)
+    try:
+        os.execve(sys.executable, [sys.executable, "-m", "trainlab", *argv], env)
+    except OSError:  # no restart after all: run on in this process, with Ctrl-C working again
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def reexec_script_with_env() -> None:
